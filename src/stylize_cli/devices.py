@@ -1,0 +1,47 @@
+"""Which device runs the networks, and how many CPU threads it may use."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import InputError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """Resolve `auto` to cuda, then mps, then cpu; refuse a device that is not there.
+
+    A user asking for `cuda` on a machine without it wants to know, not to get
+    a silent CPU run that takes fifty times longer.
+    """
+    base = name.split(":", 1)[0]
+    if base not in DEVICES:
+        raise InputError(f"unknown device '{name}': choose one of {', '.join(DEVICES)}")
+    if base == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else _cpu()
+    if base == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device '{name}' requested but this PyTorch sees no CUDA GPU")
+    if base == "mps" and not _mps_available():
+        raise InputError(f"device '{name}' requested but Apple MPS is not available here")
+    return _cpu() if base == "cpu" else torch.device(name)
+
+
+def _cpu() -> torch.device:
+    """Use every core we are allowed to: torch defaults to physical cores only."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    if torch.get_num_threads() < cores:
+        torch.set_num_threads(cores)
+    return torch.device("cpu")

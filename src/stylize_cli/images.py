@@ -1,0 +1,211 @@
+"""Reading and writing images: the only module that touches image files.
+
+Every loader error becomes one `InputError` line naming the file; every save
+goes to a temporary file beside the target and is renamed into place, so an
+interrupted run never leaves a half-written image behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+ImageSource = Union[str, os.PathLike, Image.Image]
+
+#: Refuse images above this many pixels before decoding them (decompression bombs).
+#: 100 Mpx decodes to ~1.2 GB of float32; override with STYLIZE_MAX_PIXELS.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+#: Output formats by extension; JPEG/WebP get quality 95 (the issue's choice).
+SAVE_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+    ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
+}
+_ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
+
+
+@dataclass
+class LoadedImage:
+    """An image as the models see it: RGB float32 in 0..1, shape 1x3xHxW.
+
+    `alpha` (1x1xHxW) is kept apart so style transfer never sees it and the
+    saved result can carry it again.
+    """
+
+    rgb: torch.Tensor
+    alpha: torch.Tensor | None
+    name: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), the PIL convention."""
+        return self.rgb.shape[-1], self.rgb.shape[-2]
+
+
+def max_pixels() -> int:
+    value = os.environ.get("STYLIZE_MAX_PIXELS", "")
+    return int(value) if value.isdigit() else DEFAULT_MAX_PIXELS
+
+
+def load_image(source: ImageSource, *, limit: int | None = None) -> LoadedImage:
+    """Open a file (or take a PIL image) and convert it to an sRGB tensor."""
+    if isinstance(source, Image.Image):
+        return _to_loaded(source, getattr(source, "filename", "") or "<image>")
+    path = Path(source)
+    limit = limit or max_pixels()
+    try:
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not an image")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty (0 bytes)")
+        with warnings.catch_warnings():
+            # Pillow warns between its limit and twice it; our own check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > limit:
+                    raise InputError(
+                        f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the "
+                        f"{limit / 1e6:.0f} Mpx limit (a decompression bomb?); "
+                        "raise STYLIZE_MAX_PIXELS if the image is genuine")
+                im.load()
+                return _to_loaded(im, str(path))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image, or a format Pillow cannot read") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: refused as a decompression bomb ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: truncated or corrupt image ({exc})") from None
+
+
+def _to_loaded(im: Image.Image, name: str) -> LoadedImage:
+    im = ImageOps.exif_transpose(im)
+    im = _to_srgb(im)
+    alpha = None
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        # 16-bit and float greyscale: PIL's convert("RGB") would clip at 255.
+        grey = np.asarray(im, dtype=np.float32)
+        grey = grey / (1.0 if im.mode == "F" else 65535.0)
+        rgb = torch.from_numpy(np.clip(grey, 0, 1)).expand(3, -1, -1)
+        return LoadedImage(rgb.unsqueeze(0).contiguous(), None, name)
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    im = im.convert("RGBA" if has_alpha else "RGB")
+    data = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1).float() / 255.0
+    if has_alpha:
+        alpha = data[3:].unsqueeze(0)
+        if bool((alpha >= 1.0).all()):
+            alpha = None  # fully opaque: nothing worth carrying
+    return LoadedImage(data[:3].unsqueeze(0).contiguous(), alpha, name)
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Apply an embedded ICC profile, so wide-gamut photos keep their colours."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return im
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return im  # a broken profile is not worth refusing the picture over
+
+
+def fit(image: torch.Tensor, size: int | None, *, multiple: int = 1) -> torch.Tensor:
+    """Resize so the longer side is `size` (aspect kept); None leaves it alone."""
+    h, w = image.shape[-2:]
+    if size is None:
+        nh, nw = h, w
+    else:
+        scale = size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    if multiple > 1:
+        nh, nw = max(multiple, nh // multiple * multiple), max(multiple, nw // multiple * multiple)
+    return resize(image, (nh, nw))
+
+
+def resize(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    if tuple(image.shape[-2:]) == tuple(hw):
+        return image
+    mode = "bicubic" if hw[0] > image.shape[-2] else "bilinear"
+    out = F.interpolate(image, size=hw, mode=mode, align_corners=False, antialias=True)
+    return out.clamp(0, 1)
+
+
+def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
+    """1x3xHxW (0..1) → PIL; alpha is resized to the result if sizes differ."""
+    rgb = rgb.detach().float().cpu().clamp(0, 1)[0]
+    array = (rgb.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    im = Image.fromarray(array, "RGB")
+    if alpha is not None:
+        a = resize(alpha.detach().float().cpu(), tuple(rgb.shape[-2:]))[0, 0]
+        im.putalpha(Image.fromarray((a.numpy() * 255.0 + 0.5).astype(np.uint8), "L"))
+    return im
+
+
+def output_format(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in SAVE_FORMATS:
+        known = ", ".join(sorted(SAVE_FORMATS))
+        raise InputError(f"{path}: unknown output format '{suffix or '(none)'}'; use one of {known}")
+    return SAVE_FORMATS[suffix]
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail before a long run, not after it, when the output cannot be written."""
+    path = Path(path)
+    output_format(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name such as {path / 'out.jpg'}")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
+    """Write atomically: a temporary file in the same folder, then os.replace."""
+    path = Path(path)
+    fmt = output_format(path)
+    if image.mode == "RGBA" and fmt not in _ALPHA_FORMATS:
+        image = image.convert("RGB")  # JPEG/BMP have no alpha channel
+    options: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format=fmt, **options)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"{path}: could not save ({exc.strerror or exc})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+

@@ -1,0 +1,74 @@
+"""Perceptual losses on VGG-19 features, built on `ops.py`.
+
+Each loss holds its target as a buffer and is relative: the squared error
+divided by the squared norm of the target. The raw Caffe VGG-19's activations
+differ by orders of magnitude from layer to layer; relative errors make a
+style weight mean the same thing at every layer and every image size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import ops
+from .models.vgg import VGG19
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = "relu4_2"
+
+
+def relative_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (x - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+
+
+class ContentLoss(nn.Module):
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target.detach())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return relative_error(features, self.target)
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.target.shape)}"
+
+
+class GramLoss(nn.Module):
+    """Style as Gram matrices (Gatys et al. 2016); the target may blend several styles."""
+
+    def __init__(self, target_gram: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target_gram.detach())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return relative_error(ops.gram(features), self.target)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.target.shape[-1]}"
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of neighbouring pixels: discourages high-frequency noise."""
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+@torch.no_grad()
+def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
+                   layers: tuple[str, ...] = STYLE_LAYERS) -> float:
+    """The judge of stylization: summed Gram error to the style, over relu1_1..relu5_1.
+
+    Compare an output's distance with the content image's own to get the
+    "style ratio" the issues use (lower is more stylized).
+    """
+    fi, fs = vgg(image, layers), vgg(style, layers)
+    return float(sum(((ops.gram(fi[k]) - ops.gram(fs[k])) ** 2).sum() for k in layers))
+
+
+@torch.no_grad()
+def content_distance(vgg: VGG19, image: torch.Tensor, content: torch.Tensor,
+                     layer: str = CONTENT_LAYER) -> float:
+    """Mean squared relu4_2 difference: how far the picture's content has moved."""
+    return float(((vgg(image, [layer])[layer] - vgg(content, [layer])[layer]) ** 2).mean())

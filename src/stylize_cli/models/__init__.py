@@ -1,0 +1,1 @@
+"""Networks as small nn.Modules; weights are loaded by the functions beside them."""

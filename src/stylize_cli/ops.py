@@ -1,0 +1,89 @@
+"""Pure tensor math shared by the methods: statistics, Gram matrices, colour.
+
+No state, no I/O, no device assumptions: every function takes and returns
+tensors on whatever device they came from. Images are NCHW RGB in 0..1.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# RGB ↔ YIQ (NTSC), the luminance/chrominance split Gatys et al. 2016 use.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
+                            [0.596, -0.274, -0.322],
+                            [0.211, -0.523, 0.312]])
+
+
+def _check_image(x: torch.Tensor, name: str = "image") -> None:
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"{name} must be Nx3xHxW, got {tuple(x.shape)}")
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix per sample, divided by C*H*W so it does not grow with image size."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation over H, W (shape Nx C x1x1)."""
+    if features.dim() != 4:
+        raise ValueError(f"features must be NxCxHxW, got {tuple(features.shape)}")
+    var = features.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return features.mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
+
+
+def rgb_to_yiq(x: torch.Tensor) -> torch.Tensor:
+    _check_image(x)
+    return torch.einsum("ij,njhw->nihw", _RGB_TO_YIQ.to(x), x)
+
+
+def yiq_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    _check_image(x)
+    return torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB_TO_YIQ).to(x), x)
+
+
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """Luminance repeated on three channels: a grey RGB image the networks accept."""
+    return rgb_to_yiq(x)[:, :1].expand(-1, 3, -1, -1).contiguous()
+
+
+def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Shift and scale the style's luminance to the content's mean and std.
+
+    Gatys et al. 2016, "Preserving color", eq. 1: otherwise a dark painting
+    makes a dark photo even though its colours are discarded.
+    """
+    ys, yc = luminance(style), luminance(content)
+    return ((ys - ys.mean()) * (yc.std() / (ys.std() + 1e-6)) + yc.mean()).clamp(0, 1)
+
+
+def with_luminance_of(image: torch.Tensor, colour_source: torch.Tensor) -> torch.Tensor:
+    """Combine the luminance of `image` with the chrominance (I, Q) of `colour_source`."""
+    yiq = torch.cat([rgb_to_yiq(image)[:, :1], rgb_to_yiq(colour_source)[:, 1:]], dim=1)
+    return yiq_to_rgb(yiq).clamp(0, 1)
+
+
+def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Recolour `source` so its pixels have the mean and covariance of `target`'s.
+
+    The linear "colour histogram matching" of Gatys et al. 2016 (their eq. 2,
+    via symmetric matrix square roots, as in Hertzmann's Image Analogies).
+    """
+    _check_image(source, "source")
+    _check_image(target, "target")
+    s = source[0].reshape(3, -1).double()
+    t = target[0].reshape(3, -1).double()
+    mu_s, mu_t = s.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    eye = torch.eye(3, dtype=s.dtype, device=s.device) * eps
+    cov_s = torch.cov(s) + eye
+    cov_t = torch.cov(t) + eye
+    transform = _sqrtm(cov_t) @ torch.linalg.inv(_sqrtm(cov_s))
+    out = transform @ (s - mu_s) + mu_t
+    return out.reshape_as(source[0]).unsqueeze(0).to(source.dtype).clamp(0, 1)
+
+
+def _sqrtm(m: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(m)
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
