@@ -201,6 +201,7 @@ def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
             image.save(fh, format=fmt, **options)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a normal file respects umask
         os.replace(tmp, path)
     except OSError as exc:
         raise InputError(f"{path}: could not save ({exc.strerror or exc})") from None
@@ -209,3 +210,9 @@ def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
     return path
 
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

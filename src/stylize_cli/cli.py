@@ -1,0 +1,321 @@
+"""The `stylize` command: parse options, call the API, report. No model code here.
+
+Human output (progress, summaries, errors) goes to stderr; machine output
+(`--json`) to stdout. A `StylizeError` becomes one `stylize: error: ...` line
+and exit status 1; Ctrl-C exits 130; `--debug` shows tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import ExitStatus, StylizeError
+
+SAMPLE_CONTENT = "chelsea.jpg"
+SAMPLE_STYLE = "woman_with_hat_matisse.jpg"
+
+
+def _fail(message: str, status: int = ExitStatus.ERROR) -> None:
+    click.echo(f"stylize: error: {message}", err=True)
+    sys.exit(status)
+
+
+class _Group(click.Group):
+    """Maps exceptions to one line and an exit status, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = ctx.params.get("debug") or os.environ.get("STYLIZE_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except StylizeError as exc:
+            if debug:
+                raise
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("stylize: interrupted", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+        except Exception as exc:
+            if debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show full tracebacks (also STYLIZE_DEBUG=1).")
+@click.version_option(package_name="stylize-cli", prog_name="stylize")
+def cli(debug: bool) -> None:
+    """Neural style transfer: paint a photo in the style of another picture.
+
+    \b
+    Environment: STYLIZE_CACHE (downloaded weights), STYLIZE_MIRROR (folder or
+    URL tried first), STYLIZE_OFFLINE=1 (never use the network),
+    STYLIZE_MAX_PIXELS (decompression-bomb limit, default 100 Mpx).
+    """
+
+
+def _method_default(name: str) -> Any:
+    from .methods.gatys import GatysConfig  # the defaults' single source of truth
+
+    return {f.name: f.default for f in dataclasses.fields(GatysConfig)}[name]
+
+
+def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options handed to the method; None means "the method's default" (shown in help)."""
+    d = _method_default
+    options = [
+        click.option("--size", type=click.IntRange(16), help=f"Long side of the output in px. [default: {d('size')}]"),
+        click.option("--iterations", type=click.IntRange(1),
+                     help=f"Optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
+        click.option("--start-size", type=click.IntRange(16),
+                     help=f"Coarsest scale in px; scales double up to --size. [default: {d('start_size')}]"),
+        click.option("--content-weight", type=click.FloatRange(0), help=f"Higher keeps more of the photo. [default: {d('content_weight')}]"),
+        click.option("--tv-weight", type=click.FloatRange(0), help=f"Smoothness (total variation). [default: {d('tv_weight')}]"),
+        click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), help="L-BFGS converges in fewer steps; Adam uses less memory. [default: lbfgs]"),
+        click.option("--init", type=click.Choice(["content", "noise"]), help="Start from the photo or from noise. [default: content]"),
+        click.option("--pooling", type=click.Choice(["max", "avg"]), help="VGG pooling; avg gives smoother results. [default: max]"),
+        click.option("--seed", type=int, help=f"Random seed (noise init). [default: {d('seed')}]"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--preserve-color", type=click.Choice(["luminance", "histogram"]), is_flag=False,
+                     flag_value="luminance", default=None,
+                     help="Keep the photo's colours. 'luminance' (the default when the flag is given "
+                          "alone): style transfer on luminance only, then the photo's chrominance is "
+                          "put back (Gatys et al. 2016). 'histogram': the style image is first recoloured "
+                          "to the photo's colour mean and covariance."),
+        click.option("--style-size", type=click.IntRange(16), help="Resize style images to this long side first."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("content", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-s", "--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Style image; repeat to blend several styles.")
+@click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
+              help="One per --style, in order. Gatys: multiplies that style's loss (one value sets "
+                   "the style strength; several also set the blend). [default: 1 each]")
+@click.option("-m", "--method", default="gatys", show_default=True, type=click.Choice(["gatys"]),
+              help="gatys: optimize the pixels (slow, any style, best quality).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output file; the format follows the extension (jpg, png, webp, tif). "
+                   "[default: CONTENT_stylized_STYLE.EXT in the current folder]")
+@_method_options
+@_common_options
+def run(content: Path | None, styles: tuple[Path, ...], style_weights: tuple[float, ...],
+        method: str, output: Path | None, **options: Any) -> None:
+    """Stylize CONTENT in the style of each --style image.
+
+    Without arguments, runs the demo on the sample images shipped with stylize.
+    """
+    if content is None and not styles:
+        return _demo(output, options)
+    if content is None or not styles:
+        raise click.UsageError("give a CONTENT image and at least one --style (or no arguments for the demo)")
+    if style_weights and len(style_weights) != len(styles):
+        raise click.BadParameter(f"{len(style_weights)} values for {len(styles)} --style images; "
+                                 "give one per style, in the same order", param_hint="--style-weight")
+    output = output or _default_output(content, styles[0])
+    _stylize(content, list(styles), list(style_weights) or None, method, output, options)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: stylize-demo.jpg]")
+@_method_options
+@_common_options
+def demo(output: Path | None, **options: Any) -> None:
+    """Stylize the shipped sample photo with the shipped Matisse (about a minute on a laptop CPU)."""
+    _demo(output, options)
+
+
+def _demo(output: Path | None, options: dict[str, Any]) -> None:
+    data = resources.files(__package__) / "data"
+    options = {"size": 256, "iterations": 100, **{k: v for k, v in options.items() if v is not None}}
+    click.echo(f"Demo: {SAMPLE_CONTENT} in the style of Matisse's Woman with a Hat "
+               f"({options['size']} px, {options['iterations']} iterations).", err=True)
+    _stylize(Path(str(data / SAMPLE_CONTENT)), [Path(str(data / SAMPLE_STYLE))], None, "gatys",
+             output or Path("stylize-demo.jpg"), options)
+
+
+def _default_output(content: Path, style: Path) -> Path:
+    from .images import SAVE_FORMATS
+
+    suffix = content.suffix.lower() if content.suffix.lower() in SAVE_FORMATS else ".png"
+    return Path(f"{content.stem}_stylized_{style.stem}{suffix}")
+
+
+def _stylize(content: Path, styles: list[Path], style_weights: list[float] | None, method: str,
+             output: Path, options: dict[str, Any]) -> None:
+    from .api import Stylizer
+    from .errors import Interrupted
+    from .images import check_writable, load_image, save_image
+
+    quiet = options.pop("quiet", False)
+    common = {k: options.pop(k, None) for k in ("preserve_color", "style_size", "device")}
+    common["device"] = common["device"] or "auto"
+    method_options = {k: v for k, v in options.items() if v is not None}
+    check_writable(output)
+    start = time.perf_counter()
+    image = load_image(content)
+    stylizer = Stylizer(styles, method=method, style_weights=style_weights, **common, **method_options)
+    with _ProgressBar(disable=quiet) as bar:
+        try:
+            result = stylizer(image, progress=bar.update)
+        except Interrupted as stop:
+            save_image(stop.image, output)
+            click.echo(f"stylize: interrupted; wrote the image so far to {output}", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+    save_image(result, output)
+    click.echo(f"Wrote {output} ({result.width}x{result.height}, "
+               f"{time.perf_counter() - start:.0f} s on {stylizer.device}).", err=True)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr, one row per scale, with the current losses."""
+
+    def __init__(self, disable: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), disable=disable)
+        self.task: Any = None
+        self.stage = ""
+
+    def __enter__(self) -> "_ProgressBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, event: Any) -> None:
+        if event.stage != self.stage:
+            self.stage = event.stage
+            self.task = self.progress.add_task(event.stage, total=event.steps, losses="")
+        losses = " ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
+        self.progress.update(self.task, completed=event.step, losses=losses)
+
+
+@cli.group()
+def weights() -> None:
+    """List, fetch and verify the pretrained weights (weights_manifest.json)."""
+
+
+@weights.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry on stdout.")
+def weights_list(as_json: bool) -> None:
+    """Every checkpoint the manifest names, and whether it is here."""
+    from . import weights as w
+
+    rows = []
+    for entry in w.load_manifest().values():
+        status = w.verify(entry) if entry.package else {f.path: _cached_state(w, entry, f) for f in entry.files}
+        state = "ok" if all(s == "ok" for s in status.values()) else ", ".join(sorted(set(status.values()) - {"ok"}))
+        rows.append({"name": entry.name, "bundled": entry.bundled, "size": sum(f.size for f in entry.files),
+                     "status": state, "licence": entry.licence, "description": entry.description})
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "size", "where", "status", "licence")
+    for row in rows:
+        table.add_row(row["name"], f"{row['size'] / 1e6:.1f} MB", "package" if row["bundled"] else "cache",
+                      row["status"], row["licence"])
+    Console().print(table)
+
+
+def _cached_state(w: Any, entry: Any, file: Any) -> str:
+    """Cheap status for `list`: size only; `verify` does the hashing."""
+    path = w.local_path(entry, file)
+    if not path.is_file():
+        return "missing"
+    return "ok" if path.stat().st_size == file.size else "corrupt"
+
+
+@weights.command("fetch")
+@click.argument("names", nargs=-1)
+def weights_fetch(names: tuple[str, ...]) -> None:
+    """Download NAMES (default: every downloadable entry) into the cache and verify them."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from . import weights as w
+
+    manifest = w.load_manifest()
+    names = names or tuple(n for n, e in manifest.items() if not e.package)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console) as bar:
+        def progress(label: str, total: int) -> Callable[[int, int], None]:
+            task = bar.add_task(label, total=total)
+            return lambda done, _total: bar.update(task, completed=done)
+
+        for name in names:
+            folder = w.fetch(name, manifest=manifest, progress=progress)
+            console.print(f"{name}: ok ({folder})", markup=False, highlight=False)
+
+
+@weights.command("verify")
+@click.argument("names", nargs=-1)
+def weights_verify(names: tuple[str, ...]) -> None:
+    """Check the sha256 of every cached file; exit 1 if any is corrupt (or missing, when named)."""
+    from . import weights as w
+
+    manifest = w.load_manifest()
+    bad = False
+    for name in names or tuple(manifest):
+        entry = w.get_entry(name, manifest)
+        for path, state in w.verify(entry).items():
+            click.echo(f"{state:8} {name}/{path}")
+            bad |= state == "corrupt" or (state == "missing" and bool(names))
+    if bad:
+        sys.exit(ExitStatus.ERROR)
+
+
+@weights.command("path")
+@click.argument("name", required=False)
+def weights_path(name: str | None) -> None:
+    """Print the cache folder, or where NAME's files are."""
+    from . import weights as w
+
+    if name is None:
+        click.echo(w.cache_dir())
+        return
+    entry = w.get_entry(name)
+    click.echo(w.local_path(entry, entry.files[0]).parent)
+
+
+def main() -> None:
+    cli(prog_name="stylize")
+
+
+if __name__ == "__main__":
+    main()
