@@ -180,6 +180,8 @@ def _stylize(content: Path, styles: list[Path], style_weights: list[float] | Non
     start = time.perf_counter()
     image = load_image(content)
     stylizer = Stylizer(styles, method=method, style_weights=style_weights, **common, **method_options)
+    if not quiet:
+        click.echo(f"Stylizing {content} with {method} on {stylizer.device}…", err=True)
     with _ProgressBar(disable=quiet) as bar:
         try:
             result = stylizer(image, progress=bar.update)
@@ -188,8 +190,9 @@ def _stylize(content: Path, styles: list[Path], style_weights: list[float] | Non
             click.echo(f"stylize: interrupted; wrote the image so far to {output}", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
     save_image(result, output)
-    click.echo(f"Wrote {output} ({result.width}x{result.height}, "
-               f"{time.perf_counter() - start:.0f} s on {stylizer.device}).", err=True)
+    if not quiet:
+        click.echo(f"Wrote {output} ({result.width}x{result.height}, "
+                   f"{time.perf_counter() - start:.0f} s on {stylizer.device}).", err=True)
 
 
 class _ProgressBar:

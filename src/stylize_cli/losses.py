@@ -58,10 +58,10 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
                    layers: tuple[str, ...] = STYLE_LAYERS) -> float:
-    """The judge of stylization: summed Gram error to the style, over relu1_1..relu5_1.
+    """Summed squared Gram difference to the style over relu1_1..relu5_1.
 
-    Compare an output's distance with the content image's own to get the
-    "style ratio" the issues use (lower is more stylized).
+    Gram matrices depend on the scale the style is seen at, so callers should
+    pass the style resized to the image's scale (as `judge` does).
     """
     fi, fs = vgg(image, layers), vgg(style, layers)
     return float(sum(((ops.gram(fi[k]) - ops.gram(fs[k])) ** 2).sum() for k in layers))
@@ -72,3 +72,25 @@ def content_distance(vgg: VGG19, image: torch.Tensor, content: torch.Tensor,
                      layer: str = CONTENT_LAYER) -> float:
     """Mean squared relu4_2 difference: how far the picture's content has moved."""
     return float(((vgg(image, [layer])[layer] - vgg(content, [layer])[layer]) ** 2).mean())
+
+
+def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor,
+          style: torch.Tensor) -> dict[str, float]:
+    """The project's measure of a stylization; lower is better for both ratios.
+
+    style_ratio: Gram distance of the output to the style, over that of the
+    content image (the style resized so its long side matches the output's).
+    content_ratio: relu4_2 distance of the output to the content, over that of
+    the style image itself resized to the content's shape.
+    """
+    from .images import fit, resize
+
+    hw = tuple(output.shape[-2:])
+    content = resize(content, hw)
+    style_at_scale = fit(style, max(hw))
+    return {
+        "style_ratio": style_distance(vgg, output, style_at_scale)
+        / style_distance(vgg, content, style_at_scale),
+        "content_ratio": content_distance(vgg, output, content)
+        / content_distance(vgg, resize(style, hw), content),
+    }

@@ -1,0 +1,87 @@
+"""Shared fixtures: paths to the real sample data and a real local HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+IMAGES = SHARED / "images"
+WEIGHTS_MIRROR = SHARED / "weights"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own cache and no mirror/offline settings from the caller."""
+    monkeypatch.setenv("STYLIZE_CACHE", str(tmp_path / "cache"))
+    for name in ("STYLIZE_MIRROR", "STYLIZE_OFFLINE", "STYLIZE_MAX_PIXELS", "STYLIZE_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class Server:
+    """A threaded HTTP server over a folder that honours `Range` and logs requests."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.ignore_range = False
+        self.delay = 0.0  #: seconds spread over each response, to make downloads overlap
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+                rng = self.headers.get("Range")
+                server.requests.append((self.path, rng))
+                target = server.root / self.path.lstrip("/")
+                if not target.is_file():
+                    self.send_error(404)
+                    return
+                data = target.read_bytes()
+                start = 0
+                if rng and not server.ignore_range:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                body = data[start:]
+                pieces = 10 if server.delay else 1
+                step = -(-len(body) // pieces)
+                for i in range(0, len(body), step):
+                    time.sleep(server.delay / pieces)
+                    self.wfile.write(body[i:i + step])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[Server]:
+    root = tmp_path / "www"
+    root.mkdir()
+    server = Server(root)
+    yield server
+    server.close()

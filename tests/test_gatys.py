@@ -1,0 +1,126 @@
+"""Gatys optimization: plumbing on tiny inputs, and real style transfer end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylize_cli import Stylizer, stylize
+from stylize_cli.errors import InputError, Interrupted
+from stylize_cli.images import fit, load_image
+from stylize_cli.losses import judge, style_distance
+from stylize_cli.methods import ProgressEvent
+from stylize_cli.methods.gatys import GatysConfig
+from stylize_cli.models.vgg import load_vgg19
+
+from .conftest import IMAGES, need
+
+CONTENT = IMAGES / "content" / "chicago.jpg"
+STYLE = IMAGES / "style" / "woman_with_hat_matisse.jpg"
+STYLE2 = IMAGES / "style" / "mondrian_cropped.jpg"
+
+
+def tiny_image(seed: int, size: tuple[int, int] = (40, 56)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+
+
+def test_scales_go_coarse_to_fine_with_fewer_steps() -> None:
+    assert GatysConfig(size=1024, iterations=200).scales() == [(256, 200), (512, 100), (1024, 50)]
+    assert GatysConfig(size=600, start_size=256).scales() == [(300, 200), (600, 100)]
+    assert GatysConfig(size=200).scales() == [(200, 200)]
+
+
+def test_bad_options_are_input_errors() -> None:
+    with pytest.raises(InputError, match="no option colour"):
+        stylize(tiny_image(0), tiny_image(1), colour=1)
+    with pytest.raises(InputError, match="2 style weights given for 1 style images"):
+        stylize(tiny_image(0), tiny_image(1), style_weights=[1, 2])
+    with pytest.raises(InputError, match="unknown optimizer 'sgd'"):
+        stylize(tiny_image(0), tiny_image(1), optimizer="sgd")
+    with pytest.raises(InputError, match="unknown device 'tpu'"):
+        stylize(tiny_image(0), tiny_image(1), device="tpu")
+
+
+def test_losses_fall_and_progress_is_reported() -> None:
+    events: list[ProgressEvent] = []
+    out = stylize(tiny_image(0), tiny_image(1), size=48, start_size=24, iterations=20,
+                  device="cpu", progress=events.append)
+    assert out.size == (48, 34)
+    stages = [e.stage for e in events]
+    assert stages[0] == "24x17 (1/2)" and stages[-1] == "48x34 (2/2)"
+    assert len(events) == 20 + 10
+    first, last = events[0].losses, events[19].losses
+    assert set(first) == {"content", "style", "tv", "total"}
+    assert last["total"] < 0.5 * first["total"]
+
+
+@pytest.mark.parametrize("optimizer,init", [("adam", "noise"), ("lbfgs", "noise")])
+def test_optimizers_and_noise_init_are_seeded(optimizer: str, init: str) -> None:
+    run = lambda seed: np.asarray(stylize(tiny_image(0), tiny_image(1), size=32, iterations=3,  # noqa: E731
+                                          optimizer=optimizer, init=init, seed=seed))
+    assert np.array_equal(run(1), run(1))
+    assert not np.array_equal(run(1), run(2))
+
+
+def test_ctrl_c_hands_back_the_image_at_full_size() -> None:
+    def interrupt(event: ProgressEvent) -> None:
+        if event.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        stylize(tiny_image(0, (60, 80)), tiny_image(1), size=64, start_size=32, iterations=5,
+                progress=interrupt)
+    assert isinstance(info.value.image, Image.Image) and info.value.image.size == (64, 48)
+
+
+def test_prepared_styles_are_reused_across_images() -> None:
+    stylizer = Stylizer([tiny_image(1), tiny_image(2)], style_weights=[3, 1], size=32, iterations=2)
+    stylizer(tiny_image(3))
+    prepared = stylizer._prepared
+    assert prepared.weights == [0.75, 0.25] and prepared.strength == 4.0
+    stylizer(tiny_image(4))
+    assert stylizer._prepared is prepared and list(prepared.grams) == [32]
+
+
+@pytest.mark.e2e
+def test_real_gatys_transfers_style_and_keeps_content() -> None:
+    """The judge: Gram distance to the style drops far below the photo's own; content stays."""
+    need(CONTENT)
+    out = stylize(CONTENT, STYLE, size=192, iterations=120, device="cpu")
+    scores = judge(load_vgg19(), load_image(out).rgb, load_image(CONTENT).rgb, load_image(STYLE).rgb)
+    assert scores["style_ratio"] < 0.3, scores
+    assert scores["content_ratio"] < 0.7, scores
+
+
+@pytest.mark.e2e
+def test_real_two_style_blend_lies_between_the_styles() -> None:
+    need(STYLE2)
+    vgg = load_vgg19()
+    styles = [fit(load_image(STYLE).rgb, 128), fit(load_image(STYLE2).rgb, 128)]
+
+    def closeness_to_first(weights: list[float]) -> float:
+        out = load_image(stylize(CONTENT, [STYLE, STYLE2], style_weights=weights, size=128,
+                                 iterations=60)).rgb
+        return style_distance(vgg, out, styles[0]) / style_distance(vgg, out, styles[1])
+
+    first, blend, second = (closeness_to_first(w) for w in ([1, 0], [0.5, 0.5], [0, 1]))
+    assert first < blend < second
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["luminance", "histogram"])
+def test_real_preserve_color_keeps_the_photos_colours(mode: str) -> None:
+    from stylize_cli import ops
+
+    content = fit(load_image(CONTENT).rgb, 128)
+    plain = load_image(stylize(CONTENT, STYLE, size=128, iterations=40)).rgb
+    kept = load_image(stylize(CONTENT, STYLE, size=128, iterations=40, preserve_color=mode)).rgb
+    chroma = lambda x: ops.rgb_to_yiq(x)[:, 1:]  # noqa: E731
+    err_plain = float((chroma(plain) - chroma(content)).abs().mean())
+    err_kept = float((chroma(kept) - chroma(content)).abs().mean())
+    assert err_kept < 0.5 * err_plain
+    if mode == "luminance":
+        assert err_kept < 0.01  # the photo's chrominance, exactly, up to 8-bit rounding

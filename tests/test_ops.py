@@ -1,0 +1,57 @@
+"""The pure tensor math, checked against statistics computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylize_cli import ops
+
+
+def test_gram_matches_a_hand_computation() -> None:
+    f = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [0.0, 1.0]]]])  # 1x2x2x2
+    a, b = f[0, 0].flatten(), f[0, 1].flatten()
+    expected = torch.tensor([[a @ a, a @ b], [b @ a, b @ b]]) / (2 * 2 * 2)
+    torch.testing.assert_close(ops.gram(f)[0], expected)
+
+
+def test_gram_is_size_independent_for_a_tiled_texture() -> None:
+    tile = torch.rand(1, 4, 8, 8)
+    torch.testing.assert_close(ops.gram(tile), ops.gram(tile.repeat(1, 1, 3, 3)))
+
+
+def test_mean_std() -> None:
+    f = torch.randn(2, 3, 10, 10) * 4 + 2
+    mean, std = ops.mean_std(f, eps=0)
+    torch.testing.assert_close(mean.flatten(), f.mean(dim=(2, 3)).flatten())
+    torch.testing.assert_close(std.flatten(), f.std(dim=(2, 3), unbiased=False).flatten())
+    with pytest.raises(ValueError, match="NxCxHxW"):
+        ops.mean_std(torch.rand(3, 10, 10))
+
+
+def test_yiq_round_trip_and_grey_luminance() -> None:
+    x = torch.rand(1, 3, 5, 7)
+    torch.testing.assert_close(ops.yiq_to_rgb(ops.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
+    grey = torch.full((1, 3, 2, 2), 0.4)
+    torch.testing.assert_close(ops.luminance(grey), grey)
+
+
+def test_match_color_gives_the_target_mean_and_covariance() -> None:
+    g = torch.Generator().manual_seed(0)
+    source = torch.rand(1, 3, 40, 40, generator=g) * 0.3 + 0.1
+    mix = torch.tensor([[0.5, 0.2, 0.0], [0.1, 0.3, 0.1], [0.0, 0.1, 0.2]])
+    target = (torch.einsum("ij,njhw->nihw", mix, torch.rand(1, 3, 40, 40, generator=g)) + 0.3)
+    out = ops.match_color(source, target)
+    o, t = out[0].reshape(3, -1), target[0].reshape(3, -1)
+    torch.testing.assert_close(o.mean(1), t.mean(1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(torch.cov(o), torch.cov(t), atol=1e-4, rtol=0)
+
+
+def test_luminance_helpers() -> None:
+    g = torch.Generator().manual_seed(1)
+    style = torch.rand(1, 3, 16, 16, generator=g) * 0.2  # dark
+    content = torch.rand(1, 3, 16, 16, generator=g) * 0.5 + 0.4  # bright
+    y = ops.match_luminance(style, content)
+    assert abs(float(y.mean()) - float(ops.luminance(content).mean())) < 1e-3
+    recoloured = ops.with_luminance_of(ops.luminance(content), content)
+    torch.testing.assert_close(recoloured, content, atol=1e-5, rtol=0)
