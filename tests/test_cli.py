@@ -1,0 +1,164 @@
+"""The command line: one-line errors with the file and cause, exit statuses, real runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize_cli.cli import cli
+
+from .conftest import IMAGES, WEIGHTS_MIRROR
+
+CONTENT = IMAGES / "content" / "chicago.jpg"
+STYLE = IMAGES / "style" / "woman_with_hat_matisse.jpg"
+FAST = ["--size", "32", "--iterations", "2", "-q"]
+
+
+def invoke(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stderr
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stylize: error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_every_option_flag_is_declared_once() -> None:
+    """A cheap guard against two options claiming the same flag (rich-cli's trick)."""
+    for command in (cli.commands["run"], cli.commands["demo"]):
+        flags = [flag for p in command.params for flag in getattr(p, "opts", [])]
+        assert len(flags) == len(set(flags))
+
+
+def test_bad_inputs_give_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.jpg"
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("hello")
+    data = CONTENT.read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    Image.new("1", (12_000, 12_000)).save(tmp_path / "bomb.png")
+    cases = [
+        (tmp_path / "missing.jpg", STYLE, "missing.jpg: no such file"),
+        (tmp_path / "empty.jpg", STYLE, "empty.jpg: file is empty"),
+        (tmp_path / "text.jpg", STYLE, "text.jpg: not an image"),
+        (tmp_path / "cut.jpg", STYLE, "cut.jpg: truncated or corrupt image"),
+        (tmp_path / "bomb.png", STYLE, "bomb.png: 12000x12000 is 144 megapixels"),
+        (CONTENT, tmp_path / "text.jpg", "text.jpg: not an image"),
+    ]
+    for content, style, needle in cases:
+        code, err = invoke("run", content, "--style", style, "-o", out, *FAST)
+        assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_output_problems_are_found_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, err = invoke("run", CONTENT, "--style", STYLE, "-o", tmp_path / "file" / "out.jpg", *FAST)
+    assert_one_line_error(code, err, "out.jpg: cannot write there")
+    code, err = invoke("run", CONTENT, "--style", STYLE, "-o", tmp_path / "out.gif", *FAST)
+    assert_one_line_error(code, err, "out.gif: unknown output format")
+
+
+def test_unknown_device_and_unavailable_cuda(tmp_path: Path) -> None:
+    code, err = invoke("run", CONTENT, "--style", STYLE, "-o", tmp_path / "o.jpg", "--device", "tpu", *FAST)
+    assert_one_line_error(code, err, "unknown device 'tpu'")
+    import torch
+
+    if not torch.cuda.is_available():
+        code, err = invoke("run", CONTENT, "--style", STYLE, "-o", tmp_path / "o.jpg", "--device", "cuda", *FAST)
+        assert_one_line_error(code, err, "no CUDA GPU")
+
+
+def test_style_weights_must_match_styles(tmp_path: Path) -> None:
+    code, err = invoke("run", CONTENT, "--style", STYLE, "-w", "1", "-w", "2", "-o", tmp_path / "o.jpg")
+    assert code == 2 and "2 values for 1 --style images" in err and "Traceback" not in err
+
+
+def test_run_writes_the_image_and_keeps_alpha(tmp_path: Path) -> None:
+    src = tmp_path / "logo.png"
+    with Image.open(CONTENT) as im:
+        rgba = im.convert("RGBA").resize((60, 40))
+    rgba.putalpha(Image.linear_gradient("L").resize((60, 40)))
+    rgba.save(src)
+    code, err = invoke("run", src, "--style", STYLE, *FAST, "-o", tmp_path / "out.png")
+    assert code == 0, err
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.mode == "RGBA" and out.size == (32, 21)
+
+
+def test_default_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, err = invoke("run", CONTENT, "--style", STYLE, *FAST)
+    assert code == 0, err
+    assert (tmp_path / "chicago_stylized_woman_with_hat_matisse.jpg").is_file()
+
+
+def test_demo_runs_on_the_shipped_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", "--size", "48", "--iterations", "3"])
+    assert result.exit_code == 0, result.stderr
+    assert "Wrote stylize-demo.jpg" in result.stderr
+    with Image.open(tmp_path / "stylize-demo.jpg") as im:
+        assert im.size == (48, 32)
+
+
+def test_weights_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["weights", "list", "--json"])
+    assert listed.exit_code == 0 and '"name": "vgg19"' in listed.stdout and '"status": "missing"' in listed.stdout
+    fetched = runner.invoke(cli, ["weights", "fetch", "magenta-arbitrary-transfer-f16"])
+    assert fetched.exit_code == 0, fetched.output
+    verified = runner.invoke(cli, ["weights", "verify", "magenta-arbitrary-transfer-f16", "vgg19"])
+    assert verified.exit_code == 0 and verified.stdout.count("ok ") == 2
+    cached = tmp_path / "cache" / "magenta-arbitrary-transfer-f16" / "style_transfer_f16_384.tflite"
+    with open(cached, "r+b") as fh:  # flip one byte: verify must notice
+        fh.seek(500)
+        byte = fh.read(1)
+        fh.seek(500)
+        fh.write(bytes([byte[0] ^ 1]))
+    verified = runner.invoke(cli, ["weights", "verify"])
+    assert verified.exit_code == 1 and "corrupt  magenta-arbitrary-transfer-f16" in verified.stdout
+    path = runner.invoke(cli, ["weights", "path"])
+    assert path.stdout.strip() == str(tmp_path / "cache")
+    unknown = runner.invoke(cli, ["weights", "fetch", "nope"])
+    assert unknown.exit_code == 1 and "no weights named 'nope'" in unknown.stderr
+
+
+def test_offline_fetch_names_the_missing_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLIZE_OFFLINE", "1")
+    code, err = invoke("weights", "fetch", "magenta-arbitrary-predict-int8")
+    assert_one_line_error(code, err, "style_predict_quantized_256.tflite", "STYLIZE_OFFLINE=1")
+
+
+def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
+    """A real SIGINT to a real `stylize` process."""
+    out = tmp_path / "partial.png"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+            [sys.executable, "-m", "stylize_cli.cli", "run", str(CONTENT), "--style", str(STYLE),
+             "--size", "96", "--iterations", "100000", "-o", str(out)],
+            stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # "Stylizing ... with gatys on cpu…" once the work starts
+        assert line.startswith("Stylizing"), line
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        assert proc.wait(30) == 130, rest
+    assert "wrote the image so far" in rest and "Traceback" not in rest
+    with Image.open(out) as im:
+        assert im.size == (96, 64)
