@@ -153,9 +153,10 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
              "--size", "96", "--iterations", "100000", "-o", str(out)],
             stderr=subprocess.PIPE, text=True, env=env) as proc:
         assert proc.stderr is not None
-        line = proc.stderr.readline()  # "Stylizing ... with gatys on cpu…" once the work starts
-        assert line.startswith("Stylizing"), line
-        time.sleep(2)
+        assert proc.stderr.readline().startswith("Stylizing")
+        line = proc.stderr.readline()  # the first plain progress line: optimizing now
+        assert "step 1/100000" in line, line
+        time.sleep(1)
         proc.send_signal(signal.SIGINT)
         rest = proc.stderr.read()
         assert proc.wait(30) == 130, rest

@@ -196,18 +196,24 @@ def _stylize(content: Path, styles: list[Path], style_weights: list[float] | Non
 
 
 class _ProgressBar:
-    """A rich progress bar on stderr, one row per scale, with the current losses."""
+    """Progress on stderr: a rich bar per scale on a terminal, plain log lines otherwise.
+
+    Plain lines (first step, every 10 s, last step) keep cluster-job logs readable.
+    """
 
     def __init__(self, disable: bool) -> None:
         from rich.console import Console
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
+        console = Console(stderr=True)
+        self.plain = not disable and not console.is_terminal
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), disable=disable)
+                                 TimeRemainingColumn(), console=console, disable=disable or self.plain)
         self.task: Any = None
         self.stage = ""
+        self.last_line = 0.0
 
     def __enter__(self) -> "_ProgressBar":
         self.progress.start()
@@ -217,10 +223,16 @@ class _ProgressBar:
         self.progress.stop()
 
     def update(self, event: Any) -> None:
+        losses = " ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
+        if self.plain:
+            now = time.monotonic()
+            if event.step in (1, event.steps) or now - self.last_line >= 10:
+                click.echo(f"{event.stage} step {event.step}/{event.steps} {losses}", err=True)
+                self.last_line = now
+            return
         if event.stage != self.stage:
             self.stage = event.stage
             self.task = self.progress.add_task(event.stage, total=event.steps, losses="")
-        losses = " ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
         self.progress.update(self.task, completed=event.step, losses=losses)
 
 
@@ -267,23 +279,14 @@ def _cached_state(w: Any, entry: Any, file: Any) -> str:
 @click.argument("names", nargs=-1)
 def weights_fetch(names: tuple[str, ...]) -> None:
     """Download NAMES (default: every downloadable entry) into the cache and verify them."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
     from . import weights as w
 
     manifest = w.load_manifest()
     names = names or tuple(n for n, e in manifest.items() if not e.package)
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console) as bar:
-        def progress(label: str, total: int) -> Callable[[int, int], None]:
-            task = bar.add_task(label, total=total)
-            return lambda done, _total: bar.update(task, completed=done)
-
+    with w.download_bars(enabled=True) as bars:
         for name in names:
-            folder = w.fetch(name, manifest=manifest, progress=progress)
-            console.print(f"{name}: ok ({folder})", markup=False, highlight=False)
+            folder = w.fetch(name, manifest=manifest, progress=bars)
+            click.echo(f"{name}: ok ({folder})", err=True)
 
 
 @weights.command("verify")

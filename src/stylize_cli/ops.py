@@ -73,15 +73,16 @@ def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -
     """
     _check_image(source, "source")
     _check_image(target, "target")
-    s = source[0].reshape(3, -1).double()
-    t = target[0].reshape(3, -1).double()
+    # float64 on the CPU: the 3x3 algebra is cheap, and MPS has no float64 or eigh.
+    s = source[0].reshape(3, -1).detach().cpu().double()
+    t = target[0].reshape(3, -1).detach().cpu().double()
     mu_s, mu_t = s.mean(1, keepdim=True), t.mean(1, keepdim=True)
-    eye = torch.eye(3, dtype=s.dtype, device=s.device) * eps
+    eye = torch.eye(3, dtype=s.dtype) * eps
     cov_s = torch.cov(s) + eye
     cov_t = torch.cov(t) + eye
     transform = _sqrtm(cov_t) @ torch.linalg.inv(_sqrtm(cov_s))
     out = transform @ (s - mu_s) + mu_t
-    return out.reshape_as(source[0]).unsqueeze(0).to(source.dtype).clamp(0, 1)
+    return out.reshape(source[0].shape).unsqueeze(0).to(source).clamp(0, 1)
 
 
 def _sqrtm(m: torch.Tensor) -> torch.Tensor:

