@@ -1,0 +1,1 @@
+"""Readers of foreign checkpoint formats, turning them into PyTorch state dicts."""
