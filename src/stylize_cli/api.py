@@ -5,16 +5,20 @@ The CLI is a thin layer over `stylize()` and `Stylizer`; tests call them directl
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import torch
 from PIL import Image
 
 from . import methods, ops
+from . import styles as styles_module
 from .devices import pick_device
 from .errors import InputError, Interrupted
 from .images import ImageSource, LoadedImage, fit, load_image, resize, to_pil
 from .methods import ProgressCallback
+from .styles import Style, StyleSpec
 
 ColorMode = Literal["luminance", "histogram"]
 COLOR_MODES = ("luminance", "histogram")
@@ -29,39 +33,43 @@ class Stylizer:
     the content's own chrominance back afterwards (Gatys et al. 2016).
     """
 
-    def __init__(self, styles: ImageSource | Sequence[ImageSource], *, method: str = "gatys",
+    def __init__(self, styles: StyleSpec | Sequence[StyleSpec], *, method: str = "auto",
                  style_weights: Sequence[float] | None = None,
                  preserve_color: ColorMode | None = None, style_size: int | None = None,
                  device: str | torch.device = "auto", **options: Any) -> None:
-        sources = [styles] if isinstance(styles, (str, Image.Image)) or hasattr(styles, "__fspath__") \
-            else list(styles)  # type: ignore[arg-type]
-        if not sources:
-            raise InputError("give at least one style image")
+        specs = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+        if not specs:
+            raise InputError("give at least one style")
         if style_weights is None:
-            style_weights = [1.0] * len(sources)
-        if len(style_weights) != len(sources):
-            raise InputError(f"{len(style_weights)} style weights given for {len(sources)} style "
+            style_weights = [1.0] * len(specs)
+        if len(style_weights) != len(specs):
+            raise InputError(f"{len(style_weights)} style weights given for {len(specs)} style "
                              "images; give one weight per style, in the same order")
         if preserve_color not in (None, *COLOR_MODES):
             raise InputError(f"unknown colour mode '{preserve_color}': choose {' or '.join(COLOR_MODES)}")
+        self.styles = [_resolve(spec) for spec in specs]
+        if method == "auto":  # a named style or style file implies the network it drives
+            method = "cin" if any(isinstance(s, Style) for s in self.styles) else "gatys"
+        if preserve_color == "histogram" and any(isinstance(s, Style) for s in self.styles):
+            raise InputError("--preserve-color histogram recolours style images, and a named style "
+                             "has none; use --preserve-color luminance")
+        if style_size and methods.accepts(method, "style_size"):
+            options["style_size"] = style_size  # the method sizes its own style input
+        elif style_size:
+            self.styles = [fit(s, style_size) if isinstance(s, torch.Tensor) else s for s in self.styles]
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.method = methods.create(method, self.device, **options)
         self.preserve_color = preserve_color
         self.style_weights = [float(w) for w in style_weights]
-        self.styles = [fit(load_image(s).rgb, style_size) if style_size else load_image(s).rgb
-                       for s in sources]
         self._prepared: Any = None
 
     def _prepare(self, content: torch.Tensor) -> Any:
         """Styles depend on the content only when colour is preserved."""
-        if self.preserve_color == "histogram":
-            styles = [ops.match_color(s, content) for s in self.styles]
-        elif self.preserve_color == "luminance":
-            styles = [ops.match_luminance(s, content) for s in self.styles]
-        elif self._prepared is not None:
+        if self.preserve_color is None and self._prepared is not None:
             return self._prepared
-        else:
-            styles = self.styles
+        recolour = {"histogram": ops.match_color, "luminance": ops.match_luminance}.get(
+            self.preserve_color or "", lambda style, _content: style)
+        styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self.styles]
         self._prepared = self.method.prepare(styles, self.style_weights)
         return self._prepared
 
@@ -84,11 +92,26 @@ class Stylizer:
         return to_pil(out, alpha)
 
 
-def stylize(content: ImageSource, styles: ImageSource | Sequence[ImageSource], *,
-            method: str = "gatys", progress: ProgressCallback | None = None,
+def _resolve(spec: StyleSpec) -> torch.Tensor | Style:
+    """A style image as a tensor, or a CIN style (a .json file or a style's name)."""
+    if isinstance(spec, Style):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        if Path(spec).suffix.lower() == ".json":
+            return Style.load(spec)
+        if styles_module.is_name(str(spec)):
+            return styles_module.find(str(spec))
+    return load_image(spec).rgb
+
+
+def stylize(content: ImageSource, styles: StyleSpec | Sequence[StyleSpec], *,
+            method: str = "auto", progress: ProgressCallback | None = None,
             **options: Any) -> Image.Image:
     """Stylize one image; see `Stylizer` for the options.
 
-    >>> stylize("photo.jpg", "painting.jpg", size=256, iterations=50).save("out.jpg")
+    >>> stylize("photo.jpg", "painting.jpg", method="cin").save("out.jpg")
+    >>> stylize("photo.jpg", "painting.jpg", method="gatys", size=256).save("out.jpg")
+
+    method="auto" picks cin for named styles and style files, gatys for images.
     """
     return Stylizer(styles, method=method, **options)(content, progress)

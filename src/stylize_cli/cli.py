@@ -8,21 +8,15 @@ and exit status 1; Ctrl-C exits 130; `--debug` shows tracebacks instead.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from .errors import ExitStatus, StylizeError
-
-SAMPLE_CONTENT = "chelsea.jpg"
-SAMPLE_STYLE = "woman_with_hat_matisse.jpg"
-
 
 def _fail(message: str, status: int = ExitStatus.ERROR) -> None:
     click.echo(f"stylize: error: {message}", err=True)
@@ -76,17 +70,20 @@ def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options handed to the method; None means "the method's default" (shown in help)."""
     d = _method_default
     options = [
-        click.option("--size", type=click.IntRange(16), help=f"Long side of the output in px. [default: {d('size')}]"),
+        click.option("--size", type=click.IntRange(16),
+                     help=f"Long side of the output in px. [default: gatys {d('size')}, cin the photo's own]"),
+        click.option("--alpha", type=click.FloatRange(0, 1),
+                     help="cin: style strength; below 1 mixes in the photo's own style vector. [default: 1]"),
         click.option("--iterations", type=click.IntRange(1),
-                     help=f"Optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
+                     help=f"gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
         click.option("--start-size", type=click.IntRange(16),
-                     help=f"Coarsest scale in px; scales double up to --size. [default: {d('start_size')}]"),
-        click.option("--content-weight", type=click.FloatRange(0), help=f"Higher keeps more of the photo. [default: {d('content_weight')}]"),
-        click.option("--tv-weight", type=click.FloatRange(0), help=f"Smoothness (total variation). [default: {d('tv_weight')}]"),
-        click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), help="L-BFGS converges in fewer steps; Adam uses less memory. [default: lbfgs]"),
-        click.option("--init", type=click.Choice(["content", "noise"]), help="Start from the photo or from noise. [default: content]"),
-        click.option("--pooling", type=click.Choice(["max", "avg"]), help="VGG pooling; avg gives smoother results. [default: max]"),
-        click.option("--seed", type=int, help=f"Random seed (noise init). [default: {d('seed')}]"),
+                     help=f"gatys: coarsest scale in px; scales double up to --size. [default: {d('start_size')}]"),
+        click.option("--content-weight", type=click.FloatRange(0), help=f"gatys: higher keeps more of the photo. [default: {d('content_weight')}]"),
+        click.option("--tv-weight", type=click.FloatRange(0), help=f"gatys: smoothness (total variation). [default: {d('tv_weight')}]"),
+        click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), help="gatys: L-BFGS converges in fewer steps; Adam uses less memory. [default: lbfgs]"),
+        click.option("--init", type=click.Choice(["content", "noise"]), help="gatys: start from the photo or from noise. [default: content]"),
+        click.option("--pooling", type=click.Choice(["max", "avg"]), help="gatys: VGG pooling; avg gives smoother results. [default: max]"),
+        click.option("--seed", type=int, help=f"gatys: random seed (noise init). [default: {d('seed')}]"),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -101,7 +98,9 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "alone): style transfer on luminance only, then the photo's chrominance is "
                           "put back (Gatys et al. 2016). 'histogram': the style image is first recoloured "
                           "to the photo's colour mean and covariance."),
-        click.option("--style-size", type=click.IntRange(16), help="Resize style images to this long side first."),
+        click.option("--style-size", type=click.IntRange(16),
+                     help="gatys: resize style images to this long side first. cin: the style predictor's "
+                          "input size (shorter side, centre crop). [default: gatys as given, cin 256]"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -113,12 +112,15 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @click.argument("content", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-s", "--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Style image; repeat to blend several styles.")
+              help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
 @click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
-              help="One per --style, in order. Gatys: multiplies that style's loss (one value sets "
-                   "the style strength; several also set the blend). [default: 1 each]")
-@click.option("-m", "--method", default="gatys", show_default=True, type=click.Choice(["gatys"]),
-              help="gatys: optimize the pixels (slow, any style, best quality).")
+              help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
+                   "the style strength; several also set the blend). cin: mixing proportions. "
+                   "[default: 1 each]")
+@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "gatys", "cin"]),
+              help="gatys: optimize the pixels (minutes; any style image). cin: Magenta's network, one "
+                   "pass (under a second; a painting, a named style or a style .json). auto: cin for "
+                   "named styles and style files, gatys for images.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file; the format follows the extension (jpg, png, webp, tif). "
                    "[default: CONTENT_stylized_STYLE.EXT in the current folder]")
@@ -151,11 +153,12 @@ def demo(output: Path | None, **options: Any) -> None:
 
 
 def _demo(output: Path | None, options: dict[str, Any]) -> None:
-    data = resources.files(__package__) / "data"
+    from .samples import PAINTING, PHOTOS, data_path
+
     options = {"size": 256, "iterations": 100, **{k: v for k, v in options.items() if v is not None}}
-    click.echo(f"Demo: {SAMPLE_CONTENT} in the style of Matisse's Woman with a Hat "
+    click.echo(f"Demo: {PHOTOS[0]} in the style of Matisse's Woman with a Hat "
                f"({options['size']} px, {options['iterations']} iterations).", err=True)
-    _stylize(Path(str(data / SAMPLE_CONTENT)), [Path(str(data / SAMPLE_STYLE))], None, "gatys",
+    _stylize(data_path(PHOTOS[0]), [data_path(PAINTING)], None, "gatys",
              output or Path("stylize-demo.jpg"), options)
 
 
@@ -236,91 +239,19 @@ class _ProgressBar:
         self.progress.update(self.task, completed=event.step, losses=losses)
 
 
-@cli.group()
-def weights() -> None:
-    """List, fetch and verify the pretrained weights (weights_manifest.json)."""
-
-
-@weights.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry on stdout.")
-def weights_list(as_json: bool) -> None:
-    """Every checkpoint the manifest names, and whether it is here."""
-    from . import weights as w
-
-    rows = []
-    for entry in w.load_manifest().values():
-        status = w.verify(entry) if entry.package else {f.path: _cached_state(w, entry, f) for f in entry.files}
-        state = "ok" if all(s == "ok" for s in status.values()) else ", ".join(sorted(set(status.values()) - {"ok"}))
-        rows.append({"name": entry.name, "bundled": entry.bundled, "size": sum(f.size for f in entry.files),
-                     "status": state, "licence": entry.licence, "description": entry.description})
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("name", "size", "where", "status", "licence")
-    for row in rows:
-        table.add_row(row["name"], f"{row['size'] / 1e6:.1f} MB", "package" if row["bundled"] else "cache",
-                      row["status"], row["licence"])
-    Console().print(table)
-
-
-def _cached_state(w: Any, entry: Any, file: Any) -> str:
-    """Cheap status for `list`: size only; `verify` does the hashing."""
-    path = w.local_path(entry, file)
-    if not path.is_file():
-        return "missing"
-    return "ok" if path.stat().st_size == file.size else "corrupt"
-
-
-@weights.command("fetch")
-@click.argument("names", nargs=-1)
-def weights_fetch(names: tuple[str, ...]) -> None:
-    """Download NAMES (default: every downloadable entry) into the cache and verify them."""
-    from . import weights as w
-
-    manifest = w.load_manifest()
-    names = names or tuple(n for n, e in manifest.items() if not e.package)
-    with w.download_bars(enabled=True) as bars:
-        for name in names:
-            folder = w.fetch(name, manifest=manifest, progress=bars)
-            click.echo(f"{name}: ok ({folder})", err=True)
-
-
-@weights.command("verify")
-@click.argument("names", nargs=-1)
-def weights_verify(names: tuple[str, ...]) -> None:
-    """Check the sha256 of every cached file; exit 1 if any is corrupt (or missing, when named)."""
-    from . import weights as w
-
-    manifest = w.load_manifest()
-    bad = False
-    for name in names or tuple(manifest):
-        entry = w.get_entry(name, manifest)
-        for path, state in w.verify(entry).items():
-            click.echo(f"{state:8} {name}/{path}")
-            bad |= state == "corrupt" or (state == "missing" and bool(names))
-    if bad:
-        sys.exit(ExitStatus.ERROR)
-
-
-@weights.command("path")
-@click.argument("name", required=False)
-def weights_path(name: str | None) -> None:
-    """Print the cache folder, or where NAME's files are."""
-    from . import weights as w
-
-    if name is None:
-        click.echo(w.cache_dir())
-        return
-    entry = w.get_entry(name)
-    click.echo(w.local_path(entry, entry.files[0]).parent)
-
-
 def main() -> None:
     cli(prog_name="stylize")
+
+
+def _register() -> None:
+    from .cli_styles import styles, train_style
+    from .cli_weights import weights
+
+    for command in (weights, styles, train_style):
+        cli.add_command(command)
+
+
+_register()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ SAVE_FORMATS = {
     ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
 }
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
+#: What folder scans treat as images.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 
 
 @dataclass

@@ -331,3 +331,31 @@ def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
     except Exception as exc:  # torch raises many types for a malformed pickle
         raise WeightsError(f"{path}: not a loadable checkpoint ({exc})") from None
 
+
+
+def converted(name: str, convert: Callable[[Path], dict[str, Any]], *,
+              manifest: dict[str, Entry] | None = None) -> dict[str, Any]:
+    """A state dict converted from an entry's first file, cached beside it as `<file>.pt`.
+
+    Conversion (reading a foreign format) runs once; later runs load the `.pt`
+    with weights_only=True after checking it against the sha256 recorded when
+    it was written, and reconvert if that fails.
+    """
+    import torch
+
+    entry = get_entry(name, manifest)
+    source = fetch_file(entry, entry.files[0])
+    cached = source.with_name(source.name + ".pt")
+    stamp = cached.with_name(cached.name + ".sha256")
+    if cached.is_file() and stamp.is_file():
+        try:
+            return load_checkpoint(cached, stamp.read_text().strip())
+        except WeightsError:
+            pass  # stale or damaged: convert again
+    state = convert(source)
+    with _locked(cached):
+        tmp = cached.with_name(cached.name + ".tmp")
+        torch.save(state, tmp)
+        stamp.write_text(sha256_of(tmp))
+        os.replace(tmp, cached)
+    return state

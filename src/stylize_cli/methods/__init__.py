@@ -40,26 +40,33 @@ class Method(Protocol):
               progress: ProgressCallback | None = None) -> torch.Tensor: ...
 
 
-METHODS = ("gatys",)
+METHODS = ("gatys", "cin")
 
 
 def config_class(name: str) -> type:
     if name == "gatys":
         from .gatys import GatysConfig
         return GatysConfig
+    if name == "cin":
+        from .cin import CinConfig
+        return CinConfig
     raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
+
+
+def accepts(name: str, option: str) -> bool:
+    return option in {f.name for f in dataclasses.fields(config_class(name))}
 
 
 def create(name: str, device: torch.device, **options: Any) -> Method:
     """Build a method from keyword options, refusing options it does not have."""
     cls = config_class(name)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(options) - known)
+    unknown = sorted(o for o in options if not accepts(name, o))
     if unknown:
-        raise InputError(f"method '{name}' has no option {', '.join(unknown)}; "
-                         f"it takes {', '.join(sorted(known))}")
+        known = ", ".join(sorted(f.name for f in dataclasses.fields(cls)))
+        raise InputError(f"method '{name}' has no option {', '.join(unknown)}; it takes {known}")
     config = cls(**options)
     if name == "gatys":
         from .gatys import Gatys
         return Gatys(config, device)
-    raise AssertionError(name)  # config_class already refused it
+    from .cin import Cin
+    return Cin(config, device)

@@ -79,6 +79,10 @@ class Gatys:
         total = float(sum(weights))
         if total <= 0 or any(w < 0 for w in weights):
             raise InputError("style weights must be non-negative with a positive sum")
+        for style in styles:
+            if not isinstance(style, torch.Tensor):
+                raise InputError(f"style '{style.name}' is a CIN style vector, not an image; "
+                                 "use it with --method cin")
         return GatysPrepared([s.to(self.device) for s in styles], [w / total for w in weights],
                              self.config.style_weight * total)
 

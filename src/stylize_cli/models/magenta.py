@@ -204,3 +204,27 @@ def transfer_state_dict(tensors: dict[str, np.ndarray], path: str | Path) -> dic
                 get(f"style_params/{tf}/StyleNorm/{name}/weights")[:, 0, 0, :].copy())
             state[f"{ours}.norm.{part}.bias"] = torch.from_numpy(get(f"style_params/{tf}/StyleNorm/{name}/Conv2D_bias"))
     return state
+
+
+PREDICTOR = "magenta-arbitrary-predict-int8"
+TRANSFER = "magenta-arbitrary-transfer-f16"
+
+
+def load_predictor(device: torch.device | str = "cpu") -> StylePredictor:
+    from .. import weights
+    from ..convert.tflite import read_constants
+
+    state = weights.converted(PREDICTOR, lambda path: predictor_state_dict(read_constants(path), path))
+    model = StylePredictor()
+    model.load_state_dict(state)
+    return model.to(device).eval().requires_grad_(False)
+
+
+def load_transfer(device: torch.device | str = "cpu") -> TransferNet:
+    from .. import weights
+    from ..convert.tflite import read_constants
+
+    state = weights.converted(TRANSFER, lambda path: transfer_state_dict(read_constants(path), path))
+    model = TransferNet()
+    model.load_state_dict(state)
+    return model.to(device).eval().requires_grad_(False)

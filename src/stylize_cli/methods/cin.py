@@ -1,0 +1,87 @@
+"""CIN: Magenta's arbitrary-style network, one forward pass per image.
+
+A style is a 100-d vector: predicted from a painting by `StylePredictor`, or
+read from a style file (built-in, the user's own, or learned by train-style).
+Several styles mix as a convex combination of their vectors; `alpha` < 1 mixes
+in the photo's own predicted vector, which weakens the style (as Magenta does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+from ..images import fit
+from ..models.magenta import load_predictor, load_transfer
+from ..styles import NETWORK, Style
+from . import ProgressCallback
+
+
+@dataclass(frozen=True)
+class CinConfig:
+    size: int | None = None  #: long side of the output; None keeps the photo's size
+    style_size: int = 256  #: the predictor's input (shorter side, then a centre crop)
+    alpha: float = 1.0  #: 1 = full style, 0 = the photo's own vector
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if self.style_size < 32:
+            raise InputError("--style-size must be at least 32 for the style predictor")
+
+
+@dataclass
+class CinPrepared:
+    vector: torch.Tensor  #: 1x100, the mixed style
+
+
+class Cin:
+    name = "cin"
+
+    def __init__(self, config: CinConfig, device: torch.device) -> None:
+        self.config = config
+        self.device = device
+        self.transfer = load_transfer(device)
+        self._predictor: torch.nn.Module | None = None
+
+    def predict(self, image: torch.Tensor) -> torch.Tensor:
+        """The style vector of an image: shorter side to style_size, centre crop, predictor."""
+        if self._predictor is None:
+            self._predictor = load_predictor(self.device)
+        size = self.config.style_size
+        h, w = image.shape[-2:]
+        scale = size / min(h, w)
+        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+        x = F.interpolate(image.to(self.device), size=(nh, nw), mode="bilinear", align_corners=False,
+                          antialias=True)
+        top, left = (nh - size) // 2, (nw - size) // 2
+        with torch.no_grad():
+            return self._predictor(x[..., top:top + size, left:left + size])
+
+    def prepare(self, styles: Sequence[torch.Tensor | Style], weights: Sequence[float]) -> CinPrepared:
+        total = float(sum(weights))
+        if total <= 0 or any(w < 0 for w in weights):
+            raise InputError("style weights must be non-negative with a positive sum")
+        vectors = []
+        for style in styles:
+            if isinstance(style, Style):
+                if style.network != NETWORK:
+                    raise InputError(f"style '{style.name}' was made for the network '{style.network}', "
+                                     f"not '{NETWORK}'")
+                vectors.append(style.tensor().to(self.device))
+            else:
+                vectors.append(self.predict(style))
+        return CinPrepared(sum(v * (w / total) for v, w in zip(vectors, weights)))  # type: ignore[arg-type]
+
+    def apply(self, content: torch.Tensor, prepared: CinPrepared,
+              progress: ProgressCallback | None = None) -> torch.Tensor:
+        x = fit(content.to(self.device), self.config.size)
+        vector = prepared.vector
+        if self.config.alpha < 1.0:
+            vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
+        with torch.no_grad():
+            return self.transfer(x, self.transfer.norm_params(vector))

@@ -1,0 +1,1 @@
+"""Training commands: learning new styles (and, later, the AdaIN decoder)."""
