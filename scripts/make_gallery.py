@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from stylize_cli import stylize
 from stylize_cli.devices import pick_device
-from stylize_cli.images import load_image, to_pil
+from stylize_cli.images import load_image
 from stylize_cli.samples import data_path
 from stylize_cli.styles import builtin_dir
 from stylize_cli.train.style import TrainStyleConfig, load_photos, make_style, train_style

@@ -21,6 +21,8 @@ _NUMPY = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9
 
 def read_constants(path: str | Path) -> dict[str, np.ndarray]:
     """Every constant tensor by name: float32 for weights, integers left as they are."""
+    import struct
+
     import tflite
 
     path = Path(path)
@@ -42,7 +44,7 @@ def read_constants(path: str | Path) -> dict[str, np.ndarray]:
             shape = tuple(tensor.ShapeAsNumpy().tolist()) if tensor.ShapeLength() else ()
             raw = np.frombuffer(buffer.DataAsNumpy().tobytes(), dtype).reshape(shape)
             tensors[tensor.Name().decode()] = _dequantize(raw, tensor.Quantization())
-    except (ValueError, IndexError, AttributeError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, AttributeError, TypeError, UnicodeDecodeError, struct.error) as exc:
         raise WeightsError(f"{path}: malformed TensorFlow Lite file ({exc})") from None
     return tensors
 

@@ -78,6 +78,9 @@ def load_photos(folder: Path | None, size: int, warn: Callable[[str], None]) -> 
 
 def random_crop(image: torch.Tensor, size: int, rng: random.Random) -> torch.Tensor:
     h, w = image.shape[-2:]
+    if min(h, w) < size:  # small photo: scale it up so a crop fits
+        image = fit(image, -(-max(h, w) * size // min(h, w)))
+        h, w = image.shape[-2:]
     top, left = rng.randint(0, h - size), rng.randint(0, w - size)
     return image[..., top:top + size, left:left + size]
 
@@ -96,11 +99,7 @@ def train_style(style_image: torch.Tensor, photos: Sequence[torch.Tensor], confi
                 log: Callable[[str], None] = lambda _: None) -> TrainResult:
     """Fit a style vector; resumes from `checkpoint` when it belongs to the same run."""
     cin = Cin(CinConfig(), device)
-    vgg = load_vgg19(device)
-    transfer = cin.transfer
-    style = fit(style_image, config.size).to(device)
-    style_feats = vgg(style, STYLE_LAYERS)
-    style_losses = [GramLoss(ops.gram(style_feats[k])) for k in STYLE_LAYERS]
+    objective_parts = Objective.build(cin, style_image, config, device)
 
     key = fingerprint(style_image, photos, config)
     vector = cin.predict(style_image).detach().clone()
@@ -123,16 +122,11 @@ def train_style(style_image: torch.Tensor, photos: Sequence[torch.Tensor], confi
     try:
         for step in range(start + 1, config.steps + 1):
             crop = random_crop(rng.choice(photos), config.size, rng).to(device)
-            target = ContentLoss(vgg(crop, [CONTENT_LAYER])[CONTENT_LAYER])
-            out = transfer(crop, transfer.norm_params(vector))
-            feats = vgg(out, (*STYLE_LAYERS, CONTENT_LAYER))
-            ls = sum(loss(feats[k]) for loss, k in zip(style_losses, STYLE_LAYERS)) / len(STYLE_LAYERS)
-            lc = target(feats[CONTENT_LAYER])
-            total = config.style_weight * ls + config.content_weight * lc
+            losses = objective(objective_parts, vector, crop, config)
             opt.zero_grad()
-            total.backward()
+            losses["total"].backward()
             opt.step()
-            history.append({"style": ls.item(), "content": lc.item(), "total": total.item()})
+            history.append({k: v.item() for k, v in losses.items()})
             if progress:
                 progress(ProgressEvent("train-style", step, config.steps, history[-1]))
             if step % config.checkpoint_every == 0:
@@ -141,6 +135,34 @@ def train_style(style_image: torch.Tensor, photos: Sequence[torch.Tensor], confi
         save(step - 1)
         raise Interrupted(None) from None
     return TrainResult(vector.detach().cpu().view(-1), config.steps, history)
+
+
+@dataclass
+class Objective:
+    """What train-style minimizes: the frozen networks and the style's Gram targets."""
+
+    transfer: torch.nn.Module
+    vgg: torch.nn.Module
+    style_losses: list[GramLoss]
+
+    @classmethod
+    def build(cls, cin: Cin, style_image: torch.Tensor, config: TrainStyleConfig,
+              device: torch.device) -> "Objective":
+        vgg = load_vgg19(device)
+        feats = vgg(fit(style_image, config.size).to(device), STYLE_LAYERS)
+        return cls(cin.transfer, vgg, [GramLoss(ops.gram(feats[k])) for k in STYLE_LAYERS])
+
+
+def objective(parts: Objective, vector: torch.Tensor, crop: torch.Tensor,
+              config: TrainStyleConfig) -> dict[str, torch.Tensor]:
+    """Style (mean relative Gram error) and content (relative relu4_2 error) of one crop."""
+    target = ContentLoss(parts.vgg(crop, [CONTENT_LAYER])[CONTENT_LAYER])
+    out = parts.transfer(crop, parts.transfer.norm_params(vector))
+    feats = parts.vgg(out, (*STYLE_LAYERS, CONTENT_LAYER))
+    style = sum(loss(feats[k]) for loss, k in zip(parts.style_losses, STYLE_LAYERS)) / len(STYLE_LAYERS)
+    content = target(feats[CONTENT_LAYER])
+    total = config.style_weight * style + config.content_weight * content
+    return {"style": style, "content": content, "total": total}  # type: ignore[dict-item]
 
 
 def _load_checkpoint(path: Path, key: str) -> dict | None:

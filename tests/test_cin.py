@@ -1,0 +1,199 @@
+"""CIN: the converted Magenta networks against the TFLite runtime's own outputs, then real use."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylize_cli import Stylizer, stylize, weights
+from stylize_cli.convert.tflite import read_constants
+from stylize_cli.errors import InputError, WeightsError
+from stylize_cli.images import fit, load_image
+from stylize_cli.losses import judge
+from stylize_cli.models.magenta import (PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor,
+                                        load_transfer)
+from stylize_cli.models.vgg import load_vgg19
+from stylize_cli.styles import Style
+
+from .conftest import IMAGES, WEIGHTS_MIRROR, need
+
+PREDICT_REF = WEIGHTS_MIRROR / PREDICTOR / "reference"
+TRANSFER_REF = WEIGHTS_MIRROR / TRANSFER / "reference"
+CONTENT = IMAGES / "content"
+STYLES = IMAGES / "style"
+
+
+@pytest.fixture(autouse=True)
+def _mirror(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fetch the real files through the real fetch code, from the shared mirror folder."""
+    need(WEIGHTS_MIRROR / PREDICTOR)
+    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+
+
+def png(path: Path) -> torch.Tensor:
+    with Image.open(path) as im:
+        return torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255).permute(2, 0, 1)[None]
+
+
+def test_tiny_random_networks_run_at_any_size() -> None:
+    torch.manual_seed(0)
+    net, predictor = TransferNet().eval(), StylePredictor().eval()
+    with torch.no_grad():
+        vector = predictor(torch.rand(1, 3, 64, 64))
+        assert vector.shape == (1, 100)
+        for h, w in [(101, 77), (64, 64), (33, 50)]:
+            out = net(torch.rand(1, 3, h, w), net.norm_params(vector))
+            assert out.shape == (1, 3, h, w) and 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+def test_predictor_matches_the_tflite_runtime_on_every_reference() -> None:
+    predictor = load_predictor()
+    pictures = sorted((PREDICT_REF / "inputs").glob("*.png"))
+    assert len(pictures) == 19
+    for picture in pictures:
+        reference = torch.from_numpy(np.load(PREDICT_REF / "outputs" / f"{picture.stem}.npy")).view(1, 100)
+        with torch.no_grad():
+            ours = predictor(png(picture))
+        assert float(torch.cosine_similarity(ours, reference)) >= 0.999, picture.name
+
+
+def test_transfer_net_matches_the_tflite_runtime_on_every_reference() -> None:
+    net = load_transfer()
+    pairs = sorted((TRANSFER_REF / "outputs").glob("*.npy"))
+    assert len(pairs) == 3
+    for pair in pairs:
+        content, style = pair.stem.split("__")
+        vector = torch.from_numpy(np.load(PREDICT_REF / "outputs" / f"{style}.npy")).view(1, 100)
+        reference = torch.from_numpy(np.load(pair).astype(np.float32)).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            ours = net(png(TRANSFER_REF / "inputs" / f"{content}.png"), net.norm_params(vector))
+        diff = (ours - reference).abs()
+        assert float(diff.mean()) <= 1e-3 and float(diff.max()) <= 2e-2, pair.name
+
+
+def test_conversion_is_cached_and_a_tampered_cache_is_redone() -> None:
+    load_transfer()
+    entry = weights.get_entry(TRANSFER)
+    cached = weights.local_path(entry, entry.files[0]).with_suffix(".tflite.pt")
+    assert cached.is_file()
+    first = cached.stat().st_mtime_ns
+    load_transfer()
+    assert cached.stat().st_mtime_ns == first  # loaded, not converted again
+    cached.write_bytes(cached.read_bytes()[:-10] + b"tampered!!")
+    net = load_transfer()  # the checksum stamp catches it and the file is converted afresh
+    assert weights.sha256_of(cached) == (cached.parent / (cached.name + ".sha256")).read_text()
+    assert isinstance(net, TransferNet)
+
+
+def test_malformed_tflite_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(WeightsError, match="bad.tflite: not a TensorFlow Lite file"):
+        read_constants(bad)
+    real = (WEIGHTS_MIRROR / TRANSFER / "style_transfer_f16_384.tflite").read_bytes()
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(real[:5000])
+    with pytest.raises(WeightsError, match="cut.tflite: malformed TensorFlow Lite file"):
+        read_constants(cut)
+
+
+def test_tampered_download_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = tmp_path / "mirror" / TRANSFER
+    mirror.mkdir(parents=True)
+    data = bytearray((WEIGHTS_MIRROR / TRANSFER / "style_transfer_f16_384.tflite").read_bytes())
+    data[20000] ^= 0x55
+    (mirror / "style_transfer_f16_384.tflite").write_bytes(bytes(data))
+    monkeypatch.setenv("STYLIZE_MIRROR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("STYLIZE_OFFLINE", "1")
+    with pytest.raises(WeightsError, match="sha256 mismatch"):
+        load_transfer()
+
+
+@pytest.mark.e2e
+def test_predicted_style_cuts_the_judges_ratio() -> None:
+    """Unseen photo x painting pairs at 512 px: real stylization, content kept."""
+    vgg = load_vgg19()
+    for photo, painting in [("golden_gate.jpg", "the_resevoir_at_poitiers.jpg"), ("cornell.jpg", "scene_de_rue.jpg")]:
+        out = load_image(stylize(CONTENT / photo, STYLES / painting, method="cin", size=512)).rgb
+        scores = judge(vgg, out, load_image(CONTENT / photo).rgb, load_image(STYLES / painting).rgb)
+        assert scores["style_ratio"] < 0.6 and scores["content_ratio"] < 1.0, (photo, scores)
+
+
+def test_styles_mix_as_a_convex_combination() -> None:
+    a, b = Style("a", [1.0] * 100), Style("b", [-1.0] * 50 + [3.0] * 50)
+    stylizer = Stylizer([a, b], method="cin", style_weights=[3, 1], device="cpu")
+    mixed = stylizer._prepare(torch.rand(1, 3, 32, 32)).vector
+    expected = 0.75 * a.tensor() + 0.25 * b.tensor()
+    torch.testing.assert_close(mixed, expected)
+
+
+def test_alpha_moves_towards_the_photos_own_vector() -> None:
+    photo = fit(load_image(CONTENT / "chicago.jpg").rgb, 256)
+    style = STYLES / "la_muse.jpg"
+    vgg = load_vgg19()
+    ratios = []
+    for alpha in (0.0, 0.5, 1.0):
+        out = load_image(stylize(photo_pil(photo), style, method="cin", alpha=alpha)).rgb
+        ratios.append(judge(vgg, out, photo, load_image(style).rgb)["style_ratio"])
+    assert ratios[0] > ratios[1] > ratios[2]
+
+
+def photo_pil(rgb: torch.Tensor) -> Image.Image:
+    return Image.fromarray((rgb[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+
+
+def test_named_style_and_style_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLIZE_DATA", str(tmp_path / "data"))
+    vector = load_predictor()(fit(load_image(STYLES / "mondrian_cropped.jpg").rgb, 256)).view(-1).tolist()
+    path = Style("mine", vector, source="mondrian_cropped.jpg").save(tmp_path / "data" / "styles" / "mine.json")
+    by_name = np.asarray(stylize(CONTENT / "sailboat.jpg", "mine", size=128))  # auto → cin
+    by_file = np.asarray(stylize(CONTENT / "sailboat.jpg", path, size=128))
+    assert np.array_equal(by_name, by_file)
+    with pytest.raises(InputError, match="mien: no such file or named style; did you mean 'mine'"):
+        stylize(CONTENT / "sailboat.jpg", "mien")
+    with pytest.raises(InputError, match="is a CIN style vector, not an image"):
+        stylize(CONTENT / "sailboat.jpg", "mine", method="gatys")
+    with pytest.raises(InputError, match="histogram"):
+        stylize(CONTENT / "sailboat.jpg", "mine", preserve_color="histogram")
+
+
+@pytest.mark.parametrize("text,error", [
+    ('{"format": "other"}', "not a stylize style file"),
+    ('{"format": "stylize-style/1", "vector": [1, 2]}', "must be a list of 100 numbers"),
+    ("not json", "not a readable style file"),
+])
+def test_bad_style_files(tmp_path: Path, text: str, error: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=error):
+        Style.load(path)
+
+
+def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
+    """A few steps on two photos lower the objective on fixed held-back crops."""
+    from stylize_cli.methods.cin import Cin, CinConfig
+    from stylize_cli.train.style import Objective, TrainStyleConfig, objective, random_crop, train_style
+
+    photos = [fit(load_image(CONTENT / name).rgb, 160) for name in ("flowers.jpg", "sailboat.jpg")]
+    style = load_image(STYLES / "the_resevoir_at_poitiers.jpg").rgb
+    config = TrainStyleConfig(steps=16, size=128, learning_rate=0.02, checkpoint_every=8)
+    device = torch.device("cpu")
+    cin = Cin(CinConfig(), device)
+    parts = Objective.build(cin, style, config, device)
+    rng = random.Random(7)
+    crops = [random_crop(p, 128, rng) for p in photos for _ in range(2)]
+
+    def loss(vector: torch.Tensor) -> float:
+        with torch.no_grad():
+            return sum(float(objective(parts, vector, c, config)["total"]) for c in crops)
+
+    before = loss(cin.predict(style))
+    checkpoint = tmp_path / "ck.pt"
+    result = train_style(style, photos, config, device, checkpoint)
+    assert len(result.history) == 16 and checkpoint.is_file()
+    assert loss(result.vector.view(1, 100)) < before
