@@ -74,6 +74,8 @@ def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Long side of the output in px. [default: gatys {d('size')}, cin the photo's own]"),
         click.option("--alpha", type=click.FloatRange(0, 1),
                      help="cin: style strength; below 1 mixes in the photo's own style vector. [default: 1]"),
+        click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]),
+                     help="cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs). [default: fp32]"),
         click.option("--iterations", type=click.IntRange(1),
                      help=f"gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
         click.option("--start-size", type=click.IntRange(16),

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .atomic import atomic_write
 from .errors import InputError
 
 ImageSource = Union[str, os.PathLike, Image.Image]
@@ -194,27 +195,8 @@ def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
         image = image.convert("RGB")  # JPEG/BMP have no alpha channel
     options: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write there ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_write(path) as fh:
             image.save(fh, format=fmt, **options)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a normal file respects umask
-        os.replace(tmp, path)
     except OSError as exc:
         raise InputError(f"{path}: could not save ({exc.strerror or exc})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
-
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -20,6 +19,7 @@ from typing import Any, Union
 import platformdirs
 import torch
 
+from .atomic import atomic_write
 from .errors import InputError
 
 FORMAT = "stylize-style/1"
@@ -45,15 +45,11 @@ class Style:
         """Write atomically: a temporary file in the same folder, then rename."""
         path = Path(path)
         data = {"format": FORMAT, **{k: v for k, v in asdict(self).items() if k != "origin"}}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with atomic_write(path, "w") as fh:
                 json.dump(data, fh, indent=1)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        except OSError as exc:
+            raise InputError(f"{path}: could not save the style ({exc.strerror or exc})") from None
         return path
 
     @classmethod

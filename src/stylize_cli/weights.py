@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 import platformdirs
 from filelock import FileLock, Timeout
 
+from .atomic import atomic_write
 from .errors import OfflineError, WeightsError
 
 CHUNK = 1 << 16
@@ -354,8 +355,8 @@ def converted(name: str, convert: Callable[[Path], dict[str, Any]], *,
             pass  # stale or damaged: convert again
     state = convert(source)
     with _locked(cached):
-        tmp = cached.with_name(cached.name + ".tmp")
-        torch.save(state, tmp)
-        stamp.write_text(sha256_of(tmp))
-        os.replace(tmp, cached)
+        with atomic_write(cached) as fh:
+            torch.save(state, fh)
+        with atomic_write(stamp, "w") as fh:
+            fh.write(sha256_of(cached))
     return state

@@ -21,13 +21,19 @@ from ..styles import NETWORK, Style
 from . import ProgressCallback
 
 
+_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
 @dataclass(frozen=True)
 class CinConfig:
     size: int | None = None  #: long side of the output; None keeps the photo's size
     style_size: int = 256  #: the predictor's input (shorter side, then a centre crop)
     alpha: float = 1.0  #: 1 = full style, 0 = the photo's own vector
+    precision: str = "fp32"  #: fp32, or fp16/bf16 autocast (for GPUs; bf16 also runs on CPUs)
 
     def __post_init__(self) -> None:
+        if self.precision not in _DTYPES:
+            raise InputError(f"unknown precision '{self.precision}': choose {', '.join(_DTYPES)}")
         if not 0.0 <= self.alpha <= 1.0:
             raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if self.style_size < 32:
@@ -83,5 +89,7 @@ class Cin:
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
-        with torch.no_grad():
-            return self.transfer(x, self.transfer.norm_params(vector))
+        dtype = _DTYPES[self.config.precision]
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
+                                             enabled=dtype is not None):
+            return self.transfer(x, self.transfer.norm_params(vector)).float()

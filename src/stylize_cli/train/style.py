@@ -10,7 +10,6 @@ photos. Minutes on a laptop CPU, and the result is a tiny JSON file.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Callable, Sequence
 import torch
 
 from .. import ops
+from ..atomic import atomic_write
 from ..errors import InputError, Interrupted
 from ..images import IMAGE_SUFFIXES, fit, load_image
 from ..losses import CONTENT_LAYER, STYLE_LAYERS, ContentLoss, GramLoss
@@ -176,10 +176,8 @@ def _load_checkpoint(path: Path, key: str) -> dict | None:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as fh:
+        torch.save(state, fh)
 
 
 def make_style(name: str, result: TrainResult, source: str, licence: str, command: str) -> Style:

@@ -1,0 +1,89 @@
+"""`stylize run --method cin`, `stylize styles`, `stylize train-style` from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize_cli.cli import cli
+from stylize_cli.styles import builtin_names
+
+from .conftest import IMAGES, WEIGHTS_MIRROR, need
+
+PHOTO = IMAGES / "content" / "sailboat.jpg"
+PAINTING = IMAGES / "style" / "scene_de_rue.jpg"
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    need(WEIGHTS_MIRROR)
+    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    monkeypatch.setenv("STYLIZE_DATA", str(tmp_path / "data"))
+
+
+def run(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cin_run_keeps_the_photo_size(tmp_path: Path) -> None:
+    code, _, err = run("run", PHOTO, "--method", "cin", "--style", PAINTING, "-o", tmp_path / "o.png", "-q")
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as out, Image.open(PHOTO) as photo:
+        assert out.size == photo.size
+
+
+def test_cin_two_style_mix_and_gallery_name(tmp_path: Path) -> None:
+    assert "cezanne" in builtin_names()
+    code, _, err = run("run", PHOTO, "-s", PAINTING, "-s", "cezanne", "-w", "1", "-w", "2",
+                       "--size", "200", "-o", tmp_path / "mix.jpg", "-q")
+    assert code == 0, err
+    with Image.open(tmp_path / "mix.jpg") as out:
+        assert max(out.size) == 200
+
+
+def test_gatys_options_are_refused_for_cin(tmp_path: Path) -> None:
+    code, _, err = run("run", PHOTO, "--method", "cin", "-s", PAINTING, "--iterations", "5", "-o", tmp_path / "o.jpg")
+    assert code == 1 and err.startswith("stylize: error: method 'cin' has no option iterations")
+
+
+def test_styles_list_and_show() -> None:
+    code, out, _ = run("styles", "list", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) >= 12 and all(r["origin"] == "built-in" and r["licence"] for r in rows)
+    code, out, _ = run("styles", "show", "cezanne")
+    assert code == 0 and len(json.loads(out)["vector"]) == 100
+
+
+def test_train_style_end_to_end(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    (photos / "nested").mkdir(parents=True)
+    shutil.copy(IMAGES / "content" / "flowers.jpg", photos / "flowers.jpg")
+    shutil.copy(IMAGES / "content" / "cornell.jpg", photos / "nested" / "cornell.jpg")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8not really")
+    (photos / "empty.png").write_bytes(b"")
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_mine", "--content-dir", photos,
+                       "--steps", "3", "--size", "64", "-q")
+    assert code == 0, err
+    assert "2 unreadable image(s) skipped, 2 used" in err
+    saved = tmp_path / "data" / "styles" / "kirchner_mine.json"
+    style = json.loads(saved.read_text())
+    assert style["source"] == "scene_de_rue.jpg" and "3 steps" in style["made_by"]
+    assert not list(saved.parent.glob(".*"))  # no checkpoint or temp file left behind
+    code, _, err = run("run", PHOTO, "--style", "kirchner_mine", "--size", "96", "-o", tmp_path / "o.jpg", "-q")
+    assert code == 0, err  # usable by name at once
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_mine", "--steps", "1")
+    assert code == 1 and "already" in err and "--force" in err
+
+
+def test_train_style_refuses_builtin_names_and_empty_folders(tmp_path: Path) -> None:
+    code, _, err = run("train-style", PAINTING, "--name", "cezanne", "--steps", "1")
+    assert code == 1 and "cezanne: already a built-in style" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("train-style", PAINTING, "--name", "x", "--content-dir", tmp_path / "empty", "--steps", "1")
+    assert code == 1 and "empty: no readable images" in err
