@@ -96,9 +96,9 @@ def fingerprint(style: torch.Tensor, photos: Sequence[torch.Tensor], config: Tra
 
 def train_style(style_image: torch.Tensor, photos: Sequence[torch.Tensor], config: TrainStyleConfig,
                 device: torch.device, checkpoint: Path, progress: ProgressCallback | None = None,
-                log: Callable[[str], None] = lambda _: None) -> TrainResult:
+                log: Callable[[str], None] = lambda _: None, cin: Cin | None = None) -> TrainResult:
     """Fit a style vector; resumes from `checkpoint` when it belongs to the same run."""
-    cin = Cin(CinConfig(), device)
+    cin = cin or Cin(CinConfig(), device)
     objective_parts = Objective.build(cin, style_image, config, device)
 
     key = fingerprint(style_image, photos, config)
