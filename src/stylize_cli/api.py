@@ -36,7 +36,7 @@ class Stylizer:
     def __init__(self, styles: StyleSpec | Sequence[StyleSpec], *, method: str = "auto",
                  style_weights: Sequence[float] | None = None,
                  preserve_color: ColorMode | None = None, style_size: int | None = None,
-                 device: str | torch.device = "auto", **options: Any) -> None:
+                 max_size: int | None = None, device: str | torch.device = "auto", **options: Any) -> None:
         specs = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         if not specs:
             raise InputError("give at least one style")
@@ -61,6 +61,7 @@ class Stylizer:
         self.method = methods.create(method, self.device, **options)
         self.preserve_color = preserve_color
         self.style_weights = [float(w) for w in style_weights]
+        self.max_size = max_size
         self._prepared: Any = None
 
     def _prepare(self, content: torch.Tensor) -> Any:
@@ -76,7 +77,10 @@ class Stylizer:
     def __call__(self, content: ImageSource | LoadedImage,
                  progress: ProgressCallback | None = None) -> Image.Image:
         loaded = content if isinstance(content, LoadedImage) else load_image(content)
-        rgb = loaded.rgb.to(self.device)
+        rgb = loaded.rgb
+        if self.max_size and max(rgb.shape[-2:]) > self.max_size:  # bound the working resolution
+            rgb = fit(rgb, self.max_size)
+        rgb = rgb.to(self.device)
         prepared = self._prepare(rgb)
         source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
         try:

@@ -111,8 +111,36 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options for folders of images (see cli_batch.py); any of them selects batch mode."""
+    options = [
+        click.option("-r", "--recursive", is_flag=True, help="Batch: descend into subfolders."),
+        click.option("--glob", "pattern", help="Batch: only file names matching this pattern, e.g. '*.jpg'."),
+        click.option("--ext", "extensions", multiple=True, help="Batch: only these extensions (repeatable)."),
+        click.option("--name", "template", help="Batch: output name template; {stem}, {style}, {suffix}, "
+                                                "{ext}. [default: {stem}_{style}{suffix}]"),
+        click.option("--mix", is_flag=True, help="Batch: one output per photo with the styles mixed "
+                                                 "(implied by --style-weight) instead of one per style."),
+        click.option("--overwrite", is_flag=True, help="Batch: redo outputs that already exist."),
+        click.option("--fail-fast", is_flag=True, help="Batch: stop at the first failure."),
+        click.option("--json", "as_json", is_flag=True, help="Batch: one JSON record per job on stdout."),
+        click.option("--shard", help="Batch: K/N processes a stable 1/N of the inputs; auto/N takes K "
+                                     "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
+        click.option("--max-size", type=click.IntRange(16), help="Downscale photos larger than this first."),
+        click.option("--tile", type=click.IntRange(64), help="cin: stylize in tiles of this size (any "
+                                                             "image size in bounded memory)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+BATCH_FLAGS = ("recursive", "pattern", "extensions", "template", "mix", "overwrite", "fail_fast", "as_json",
+               "shard")
+
+
 @cli.command()
-@click.argument("content", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-s", "--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
 @click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
@@ -124,23 +152,38 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "pass (under a second; a painting, a named style or a style .json). auto: cin for "
                    "named styles and style files, gatys for images.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output file; the format follows the extension (jpg, png, webp, tif). "
-                   "[default: CONTENT_stylized_STYLE.EXT in the current folder]")
+              help="Output file; the format follows the extension (jpg, png, webp, tif); a folder for "
+                   "batch runs. [default: CONTENT_stylized_STYLE.EXT in the current folder]")
 @_method_options
 @_common_options
-def run(content: Path | None, styles: tuple[Path, ...], style_weights: tuple[float, ...],
+@_batch_options
+def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple[float, ...],
         method: str, output: Path | None, **options: Any) -> None:
-    """Stylize CONTENT in the style of each --style image.
+    """Stylize INPUTS (a photo, several, or folders) in the style of each --style.
 
     Without arguments, runs the demo on the sample images shipped with stylize.
     """
-    if content is None and not styles:
-        return _demo(output, options)
-    if content is None or not styles:
+    if not inputs and not styles:
+        return _demo(output, {k: v for k, v in options.items() if k not in BATCH_FLAGS and k not in
+                              ("max_size", "tile")})
+    if not inputs or not styles:
         raise click.UsageError("give a CONTENT image and at least one --style (or no arguments for the demo)")
     if style_weights and len(style_weights) != len(styles):
         raise click.BadParameter(f"{len(style_weights)} values for {len(styles)} --style images; "
                                  "give one per style, in the same order", param_hint="--style-weight")
+    batch = {k: options.pop(k) for k in BATCH_FLAGS}
+    single = (len(inputs) == 1 and not inputs[0].is_dir() and not any(batch.values())
+              and not (output and output.is_dir()))
+    if not single:
+        from .cli_batch import run_batch
+
+        if output is None:
+            raise click.UsageError("batch runs need -o OUT_DIR")
+        sys.exit(run_batch(list(inputs), list(styles), list(style_weights) or None, method, output,
+                           options, **batch))
+    content = inputs[0]
+    if content.is_dir():
+        raise click.UsageError(f"{content} is a folder: give -o OUT_DIR for a batch run")
     output = output or _default_output(content, styles[0])
     _stylize(content, list(styles), list(style_weights) or None, method, output, options)
 

@@ -13,7 +13,9 @@ its vectors differ from the runtime's by about half an output quantization step.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -97,8 +99,15 @@ class StyleNorm(nn.Module):
     def params(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.scale(style)[..., None, None], self.shift(style)[..., None, None]
 
+    fixed: tuple[torch.Tensor, torch.Tensor] | None = None  #: (var, mean) to use instead (tiling)
+    last: tuple[torch.Tensor, torch.Tensor] | None = None  #: the statistics of the last call
+
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+        if self.fixed is not None:
+            var, mean = self.fixed
+        else:
+            var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+            self.last = (var.detach(), mean.detach())
         return (x - mean) * torch.rsqrt(var + self.eps) * gamma + beta
 
 
@@ -137,6 +146,24 @@ class TransferNet(nn.Module):
 
     def norm_params(self, style: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [norm.params(style) for norm in self.norms()]
+
+    def statistics(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]]
+                   ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Every norm layer's (var, mean) for this picture: what tiles must share."""
+        self(content, params)
+        return [norm.last for norm in self.norms()]  # type: ignore[misc]
+
+    @contextlib.contextmanager
+    def fixed_statistics(self, stats: list[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[None]:
+        """Normalize with the given statistics, so tiles of one picture match (no seams)."""
+        norms = self.norms()
+        for norm, stat in zip(norms, stats):
+            norm.fixed = stat
+        try:
+            yield
+        finally:
+            for norm in norms:
+                norm.fixed = None
 
     def forward(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         h, w = content.shape[-2:]

@@ -1,0 +1,230 @@
+"""Batch conversion: plan jobs from folders, skip finished work, shard, report.
+
+Planning is pure (no model loaded), so `--shard` and the skip rule can be
+tested on their own. Running reuses one prepared style per style for every
+image (the method interface's `Prepared`), decodes upcoming images in
+background threads, writes each output atomically, and records every job,
+so a killed run leaves only complete files and a rerun does only what is left.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob as globbing
+import hashlib
+import os
+import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from PIL import Image
+
+from .errors import ExitStatus, InputError, StylizeError
+from .images import IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
+
+DEFAULT_NAME = "{stem}_{style}{suffix}"
+_SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Job:
+    input: Path
+    output: Path
+    style: str  #: label of the style (or "mix") used in names and records
+
+
+@dataclass
+class Report:
+    """Counts and the exit status of a batch run (black's Report, for images)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[Job, str]] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        return ExitStatus.PARTIAL if self.failed else ExitStatus.OK
+
+    def summary(self) -> str:
+        rate = self.done / self.seconds if self.seconds > 0 else 0.0
+        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
+                f"{self.seconds:.1f} s ({rate:.2f} images/s)")
+
+
+def parse_shard(text: str | None, environ: dict[str, str] | None = None) -> tuple[int, int] | None:
+    """`K/N` (1-based) or `auto/N`, with K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
+
+    An array index is taken modulo N, so 0..N-1 and 1..N arrays both cover every shard.
+    """
+    if not text:
+        return None
+    env = os.environ if environ is None else environ
+    match = re.fullmatch(r"(\d+|auto)/(\d+)", text.strip())
+    if not match or int(match.group(2)) < 1:
+        raise InputError(f"--shard {text}: expected K/N with 1 <= K <= N, or auto/N")
+    n = int(match.group(2))
+    if match.group(1) == "auto":
+        index = env.get("SLURM_ARRAY_TASK_ID") or env.get("JOB_COMPLETION_INDEX")
+        if index is None or not index.isdigit():
+            raise InputError("--shard auto/N needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment")
+        return int(index) % n + 1, n
+    k = int(match.group(1))
+    if not 1 <= k <= n:
+        raise InputError(f"--shard {text}: K must be between 1 and {n}")
+    return k, n
+
+
+def in_shard(relative: str, shard: tuple[int, int] | None) -> bool:
+    """A stable hash of the relative path, so the split ignores listing order and machines."""
+    if shard is None:
+        return True
+    digest = int.from_bytes(hashlib.sha256(relative.encode("utf-8")).digest()[:8], "big")
+    return digest % shard[1] == shard[0] - 1
+
+
+def find_inputs(sources: Sequence[str | Path], *, recursive: bool = False, pattern: str | None = None,
+                extensions: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
+    """(file, path relative to its source root) for every image named or found."""
+    exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in (extensions or IMAGE_SUFFIXES)}
+    found: list[tuple[Path, Path]] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            walker = path.rglob("*") if recursive else path.iterdir()
+            for file in sorted(walker):
+                if (file.is_file() and file.suffix.lower() in exts
+                        and (pattern is None or fnmatch.fnmatch(file.name, pattern))):
+                    found.append((file, file.relative_to(path)))
+        elif path.is_file():
+            found.append((path, Path(path.name)))
+        elif any(ch in str(source) for ch in "*?["):
+            matches = sorted(Path(p) for p in globbing.glob(str(source), recursive=recursive))
+            found += [(m, Path(m.name)) for m in matches if m.is_file() and m.suffix.lower() in exts]
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return found
+
+
+def style_label(spec: object) -> str:
+    name = Path(str(spec)).stem if not isinstance(spec, Image.Image) else "style"
+    return _SAFE.sub("_", name) or "style"
+
+
+def output_for(root: Path, relative: Path, template: str, style: str) -> Path:
+    """Where a job writes; refuses names that would leave the output folder."""
+    suffix = relative.suffix.lower() if relative.suffix.lower() in SAVE_FORMATS else ".png"
+    try:
+        name = template.format(stem=relative.stem, style=style, suffix=suffix, ext=suffix.lstrip("."))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(f"--name {template!r}: {exc}; use {{stem}}, {{style}}, {{suffix}} or {{ext}}") from None
+    if "/" in name or "\\" in name or name in ("", ".", ".."):
+        raise InputError(f"--name {template!r} gives {name!r}, which is not a plain file name")
+    target = root / relative.parent / name
+    resolved_root = root.resolve()
+    resolved = target.resolve()  # follows symlinks: a link pointing outside is caught here
+    if resolved_root not in resolved.parents:
+        raise InputError(f"{target}: leaves the output folder {root}; refusing to write there")
+    return target
+
+
+def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object], *, mix: bool = False,
+         recursive: bool = False, pattern: str | None = None, extensions: Iterable[str] | None = None,
+         template: str = DEFAULT_NAME, shard: tuple[int, int] | None = None) -> list[Job]:
+    """Every content x style job of this shard (one job per content when styles are mixed)."""
+    out_resolved = out_dir.resolve()
+    for source in sources:
+        src = Path(source)
+        if src.is_dir():
+            s = src.resolve()
+            if s == out_resolved or s in out_resolved.parents or out_resolved in s.parents:
+                raise InputError(f"{out_dir}: the output folder overlaps the input folder {src}; "
+                                 "choose a separate folder")
+    labels = ["mix"] if mix else [style_label(s) for s in styles]
+    if len(set(labels)) < len(labels):
+        raise InputError("two styles have the same name; outputs would collide (rename one)")
+    jobs = []
+    for file, relative in find_inputs(sources, recursive=recursive, pattern=pattern, extensions=extensions):
+        if in_shard(relative.as_posix(), shard):
+            jobs += [Job(file, output_for(out_dir, relative, template, label), label) for label in labels]
+    return jobs
+
+
+def is_complete(path: Path) -> bool:
+    """Outputs are renamed into place only when whole, so a readable header means done."""
+    try:
+        with Image.open(path) as im:
+            im.size  # noqa: B018 (reading the header is the check)
+        return path.stat().st_size > 0
+    except (OSError, ValueError):
+        return False
+
+
+def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
+    """Temporary files of a killed run (`.NAME.*.part` beside each output) are removed."""
+    for folder in {job.output.parent for job in jobs}:
+        if folder.is_dir():
+            names = {job.output.name for job in jobs if job.output.parent == folder}
+            for leftover in folder.glob(".*.part"):
+                if any(leftover.name.startswith(f".{name}.") for name in names):
+                    leftover.unlink(missing_ok=True)
+
+
+Record = dict[str, object]
+
+
+def run(jobs: Sequence[Job], stylizers: dict[str, Callable[[LoadedImage], Image.Image]], *,
+        overwrite: bool = False, fail_fast: bool = False, on_record: Callable[[Record], None] = lambda r: None,
+        prefetch: int = 2) -> Report:
+    """Run the jobs in order, decoding the next images in background threads."""
+    report = Report()
+    start = time.perf_counter()
+    remove_stale_temporaries(jobs)
+    todo = [j for j in jobs if overwrite or not is_complete(j.output)]
+    pending = set(todo)
+    for job in jobs:
+        if job not in pending:
+            report.skipped += 1
+            on_record(_record(job, "skipped", 0.0, None))
+    with ThreadPoolExecutor(max_workers=prefetch) as pool:
+        for job, loaded in _decoded(todo, pool, prefetch):
+            began = time.perf_counter()
+            try:
+                image = loaded.result()
+                save_image(stylizers[job.style](image), job.output)
+            except (StylizeError, OSError, RuntimeError, MemoryError) as exc:
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if str(job.input) not in message:
+                    message = f"{job.input}: {message}"
+                report.failed += 1
+                report.failures.append((job, message))
+                on_record(_record(job, "failed", time.perf_counter() - began, message))
+                if fail_fast:
+                    break
+                continue
+            report.done += 1
+            on_record(_record(job, "done", time.perf_counter() - began, None))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _decoded(jobs: Sequence[Job], pool: ThreadPoolExecutor,
+             ahead: int) -> Iterator[tuple[Job, Future[LoadedImage]]]:
+    """Each job with its decoded input; the same input is decoded once for all its styles."""
+    futures: dict[Path, Future[LoadedImage]] = {}
+    for i, job in enumerate(jobs):
+        for upcoming in jobs[i:i + ahead * 4]:
+            if upcoming.input not in futures:
+                futures[upcoming.input] = pool.submit(load_image, upcoming.input)
+        yield job, futures[job.input]
+        if i + 1 == len(jobs) or jobs[i + 1].input != job.input:
+            futures.pop(job.input, None)  # free the decoded image once its styles are done
+
+
+def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:
+    return {"input": str(job.input), "output": str(job.output), "style": job.style, "status": status,
+            "seconds": round(seconds, 3), "error": error}
