@@ -170,3 +170,29 @@ def test_tiles_are_seamless_and_close_to_the_whole_picture() -> None:
 def test_max_size_bounds_the_working_resolution(tmp_path: Path) -> None:
     out = Stylizer("cezanne", max_size=200, device="cpu")(IMAGES / "content" / "golden_gate.jpg")
     assert max(out.size) == 200
+
+
+def test_photos_of_one_size_go_through_the_network_together(tmp_path: Path) -> None:
+    """The GPU path (batch_size > 1), checked on the CPU: same pictures as one by one."""
+    from stylize_cli.batch import run
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(IMAGES / "content" / "golden_gate.jpg", src / f"{name}.jpg")
+    shutil.copy(IMAGES / "content" / "chicago.jpg", src / "d.jpg")  # another size
+    (src / "e.jpg").write_bytes(b"broken")
+    stylizer = Stylizer("cezanne", size=128, device="cpu")
+    calls: list[int] = []
+    original = stylizer.method.apply
+    stylizer.method.apply = lambda x, p, progress=None: calls.append(len(x)) or original(x, p)  # type: ignore
+    one = run(plan([src], tmp_path / "one", ["cezanne"]), {"cezanne": stylizer}, batch_size=1)
+    assert calls == [1, 1, 1, 1]
+    calls.clear()
+    many = run(plan([src], tmp_path / "many", ["cezanne"]), {"cezanne": stylizer}, batch_size=8)
+    assert (one.done, one.failed) == (many.done, many.failed) == (4, 1)
+    assert sorted(calls) == [1, 3]  # the three same-size photos shared one pass
+    for name in "abcd":
+        with Image.open(tmp_path / "one" / f"{name}_cezanne.jpg") as x, \
+                Image.open(tmp_path / "many" / f"{name}_cezanne.jpg") as y:
+            assert np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).mean() < 1.0

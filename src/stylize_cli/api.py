@@ -74,13 +74,36 @@ class Stylizer:
         self._prepared = self.method.prepare(styles, self.style_weights)
         return self._prepared
 
-    def __call__(self, content: ImageSource | LoadedImage,
-                 progress: ProgressCallback | None = None) -> Image.Image:
-        loaded = content if isinstance(content, LoadedImage) else load_image(content)
+    def _working(self, loaded: LoadedImage) -> torch.Tensor:
         rgb = loaded.rgb
         if self.max_size and max(rgb.shape[-2:]) > self.max_size:  # bound the working resolution
             rgb = fit(rgb, self.max_size)
-        rgb = rgb.to(self.device)
+        return rgb.to(self.device)
+
+    def many(self, images: Sequence[LoadedImage]) -> list[Image.Image]:
+        """Several photos at once: those of one working size go through the network as one batch.
+
+        Worth it on a GPU for feed-forward methods; with colour preservation each photo
+        changes the prepared styles, so those go one by one.
+        """
+        if self.preserve_color or len(images) < 2 or not getattr(self.method, "batches", False):
+            return [self(image) for image in images]
+        rgbs = [self._working(image) for image in images]
+        results: list[Image.Image | None] = [None] * len(images)
+        prepared = self._prepare(rgbs[0])
+        by_size: dict[tuple[int, ...], list[int]] = {}
+        for i, rgb in enumerate(rgbs):
+            by_size.setdefault(tuple(rgb.shape), []).append(i)
+        for indices in by_size.values():
+            out = self.method.apply(torch.cat([rgbs[i] for i in indices]), prepared)
+            for row, i in enumerate(indices):
+                results[i] = self._finish(out[row:row + 1], rgbs[i], images[i].alpha)
+        return results  # type: ignore[return-value]
+
+    def __call__(self, content: ImageSource | LoadedImage,
+                 progress: ProgressCallback | None = None) -> Image.Image:
+        loaded = content if isinstance(content, LoadedImage) else load_image(content)
+        rgb = self._working(loaded)
         prepared = self._prepare(rgb)
         source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
         try:

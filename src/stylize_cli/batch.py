@@ -18,7 +18,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from PIL import Image
 
@@ -177,10 +177,14 @@ def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
 Record = dict[str, object]
 
 
-def run(jobs: Sequence[Job], stylizers: dict[str, Callable[[LoadedImage], Image.Image]], *,
-        overwrite: bool = False, fail_fast: bool = False, on_record: Callable[[Record], None] = lambda r: None,
-        prefetch: int = 2) -> Report:
-    """Run the jobs in order, decoding the next images in background threads."""
+def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = False, fail_fast: bool = False,
+        on_record: Callable[[Record], None] = lambda r: None, prefetch: int = 2, batch_size: int = 1) -> Report:
+    """Run the jobs in order, decoding the next images in background threads.
+
+    With batch_size > 1, consecutive photos for one style go to `Stylizer.many`
+    together (one network pass per size on a GPU); a failing group is retried one
+    photo at a time, so one bad photo never costs the others.
+    """
     report = Report()
     start = time.perf_counter()
     remove_stale_temporaries(jobs)
@@ -190,26 +194,56 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Callable[[LoadedImage], Image.
         if job not in pending:
             report.skipped += 1
             on_record(_record(job, "skipped", 0.0, None))
-    with ThreadPoolExecutor(max_workers=prefetch) as pool:
-        for job, loaded in _decoded(todo, pool, prefetch):
-            began = time.perf_counter()
+
+    def failed(job: Job, exc: BaseException, seconds: float) -> None:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if str(job.input) not in message:
+            message = f"{job.input}: {message}"
+        report.failed += 1
+        report.failures.append((job, message))
+        on_record(_record(job, "failed", seconds, message))
+
+    def flush(group: list[tuple[Job, LoadedImage]]) -> None:
+        began = time.perf_counter()
+        stylizer = stylizers[group[0][0].style]
+        try:
+            images = stylizer.many([img for _, img in group]) if len(group) > 1 else [stylizer(group[0][1])]
+        except _FAILURES as exc:
+            if len(group) > 1:
+                for item in group:
+                    flush([item])
+            else:
+                failed(group[0][0], exc, time.perf_counter() - began)
+            return
+        each = (time.perf_counter() - began) / len(group)
+        for (job, _), image in zip(group, images):
             try:
-                image = loaded.result()
-                save_image(stylizers[job.style](image), job.output)
-            except (StylizeError, OSError, RuntimeError, MemoryError) as exc:
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                if str(job.input) not in message:
-                    message = f"{job.input}: {message}"
-                report.failed += 1
-                report.failures.append((job, message))
-                on_record(_record(job, "failed", time.perf_counter() - began, message))
-                if fail_fast:
-                    break
+                save_image(image, job.output)
+            except _FAILURES as exc:
+                failed(job, exc, each)
                 continue
             report.done += 1
-            on_record(_record(job, "done", time.perf_counter() - began, None))
+            on_record(_record(job, "done", each, None))
+
+    group: list[tuple[Job, LoadedImage]] = []
+    with ThreadPoolExecutor(max_workers=prefetch) as pool:
+        for job, loaded in _decoded(todo, pool, prefetch):
+            if group and (job.style != group[0][0].style or len(group) >= batch_size):
+                flush(group)
+                group = []
+            if fail_fast and report.failed:
+                break
+            try:
+                group.append((job, loaded.result()))
+            except _FAILURES as exc:
+                failed(job, exc, 0.0)
+        if group and not (fail_fast and report.failed):
+            flush(group)
     report.seconds = time.perf_counter() - start
     return report
+
+
+_FAILURES = (StylizeError, OSError, RuntimeError, MemoryError)
 
 
 def _decoded(jobs: Sequence[Job], pool: ThreadPoolExecutor,

@@ -59,8 +59,10 @@ def run_batch(inputs: list[Path], styles: list[Path], style_weights: list[float]
             if as_json:
                 click.echo(json.dumps(entry))
 
-        report = run(jobs, stylizers, overwrite=overwrite,
-                     fail_fast=fail_fast, on_record=record)
+        # On a GPU a pass over 8 photos costs little more than over one; on a CPU it does not help.
+        batch_size = 8 if next(iter(stylizers.values())).device.type == "cuda" else 1
+        report = run(jobs, stylizers, overwrite=overwrite, fail_fast=fail_fast, on_record=record,
+                     batch_size=batch_size)
     if not quiet:
         click.echo(f"stylize: {report.summary()}; outputs in {out_dir}", err=True)
     return report.exit_status

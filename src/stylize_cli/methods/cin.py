@@ -55,6 +55,7 @@ class CinPrepared:
 
 class Cin:
     name = "cin"
+    batches = True  #: apply() takes N photos of one size at once
 
     def __init__(self, config: CinConfig, device: torch.device) -> None:
         self.config = config
