@@ -196,3 +196,23 @@ def test_photos_of_one_size_go_through_the_network_together(tmp_path: Path) -> N
         with Image.open(tmp_path / "one" / f"{name}_cezanne.jpg") as x, \
                 Image.open(tmp_path / "many" / f"{name}_cezanne.jpg") as y:
             assert np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).mean() < 1.0
+
+
+def test_a_full_disk_is_one_clear_line_per_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stylize_cli.batch import run
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(IMAGES / "content" / "golden_gate.jpg", src / "a.jpg")
+    jobs = plan([src], tmp_path / "out", ["cezanne"])
+    stylizer = Stylizer("cezanne", size=64, device="cpu")
+
+    def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    records: list[dict[str, object]] = []
+    report = run(jobs, {"cezanne": stylizer}, on_record=records.append)
+    assert report.failed == 1 and report.exit_status == 3
+    assert records[0]["error"] == f"{tmp_path / 'out' / 'a_cezanne.jpg'}: could not save (No space left on device)"
+    assert not list((tmp_path / "out").iterdir())  # no half-written file

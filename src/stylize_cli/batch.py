@@ -197,7 +197,7 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
 
     def failed(job: Job, exc: BaseException, seconds: float) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if str(job.input) not in message:
+        if str(job.input) not in message and str(job.output) not in message:
             message = f"{job.input}: {message}"
         report.failed += 1
         report.failures.append((job, message))
