@@ -87,3 +87,10 @@ def test_train_style_refuses_builtin_names_and_empty_folders(tmp_path: Path) -> 
     (tmp_path / "empty").mkdir()
     code, _, err = run("train-style", PAINTING, "--name", "x", "--content-dir", tmp_path / "empty", "--steps", "1")
     assert code == 1 and "empty: no readable images" in err
+
+
+def test_single_photo_with_max_size_and_tile(tmp_path: Path) -> None:
+    code, _, err = run("run", PHOTO, "-s", "cezanne", "--max-size", "300", "--tile", "128", "-o", tmp_path / "o.png", "-q")
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as out:
+        assert max(out.size) == 300

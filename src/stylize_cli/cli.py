@@ -18,6 +18,7 @@ import click
 
 from .errors import ExitStatus, StylizeError
 
+
 def _fail(message: str, status: int = ExitStatus.ERROR) -> None:
     click.echo(f"stylize: error: {message}", err=True)
     sys.exit(status)
@@ -221,7 +222,7 @@ def _stylize(content: Path, styles: list[Path], style_weights: list[float] | Non
     from .images import check_writable, load_image, save_image
 
     quiet = options.pop("quiet", False)
-    common = {k: options.pop(k, None) for k in ("preserve_color", "style_size", "device")}
+    common = {k: options.pop(k, None) for k in ("preserve_color", "style_size", "max_size", "device")}
     common["device"] = common["device"] or "auto"
     method_options = {k: v for k, v in options.items() if v is not None}
     check_writable(output)
