@@ -57,7 +57,7 @@ def painting(file: str, crop: tuple[float, float, float, float] | None) -> torch
 def train_all(steps: int) -> None:
     device = pick_device("cpu")
     config = TrainStyleConfig(steps=steps)
-    photos = load_photos(None, config.size, print)
+    photos = load_photos(None, config.scale, print)
     for name, (file, crop, licence, title) in GALLERY.items():
         start = time.perf_counter()
         result = train_style(painting(file, crop), photos, config, device, Path(f"/tmp/gallery_{name}.pt"))

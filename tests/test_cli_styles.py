@@ -68,7 +68,7 @@ def test_train_style_end_to_end(tmp_path: Path) -> None:
     (photos / "broken.jpg").write_bytes(b"\xff\xd8not really")
     (photos / "empty.png").write_bytes(b"")
     code, _, err = run("train-style", PAINTING, "--name", "kirchner_mine", "--content-dir", photos,
-                       "--steps", "3", "--size", "64", "-q")
+                       "--steps", "3", "--size", "64", "--scale", "96", "-q")
     assert code == 0, err
     assert "2 unreadable image(s) skipped, 2 used" in err
     saved = tmp_path / "data" / "styles" / "kirchner_mine.json"

@@ -59,6 +59,8 @@ def styles_show(name: str) -> None:
                    "with stylize]")
 @click.option("--steps", type=click.IntRange(1), default=150, show_default=True)
 @click.option("--size", type=click.IntRange(64), default=256, show_default=True, help="Crop size in px.")
+@click.option("--scale", type=click.IntRange(64), default=512, show_default=True,
+              help="Long side of the pictures the style is made for; photos and painting are seen at it.")
 @click.option("--style-weight", type=click.FloatRange(0), default=1.0, show_default=True,
               help="Higher: more style, less of the photo.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -67,7 +69,7 @@ def styles_show(name: str) -> None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_style(style_image: Path, name: str, content_dir: Path | None, steps: int, size: int,
-                style_weight: float, seed: int, licence: str, force: bool, device: str, quiet: bool) -> None:
+                scale: int, style_weight: float, seed: int, licence: str, force: bool, device: str, quiet: bool) -> None:
     """Learn a new CIN style from STYLE_IMAGE: 100 numbers, every convolution frozen.
 
     Starts from the style predictor's vector and fits it to VGG-19 content and
@@ -87,10 +89,10 @@ def train_style(style_image: Path, name: str, content_dir: Path | None, steps: i
     if not force and (name in builtin_names() or target.exists()):
         where = "a built-in style" if name in builtin_names() else str(target)
         raise InputError(f"{name}: already {where}; choose another --name or pass --force")
-    config = TrainStyleConfig(steps=steps, size=size, style_weight=style_weight, seed=seed)
+    config = TrainStyleConfig(steps=steps, size=size, scale=scale, style_weight=style_weight, seed=seed)
     warn = lambda message: click.echo(f"stylize: warning: {message}", err=True)  # noqa: E731
     style = load_image(style_image).rgb
-    photos = load_photos(content_dir, size, warn)
+    photos = load_photos(content_dir, scale, warn)
     checkpoint = user_dir() / f".{name}.train.pt"
     start = time.perf_counter()
     with _ProgressBar(disable=quiet) as bar:
@@ -102,7 +104,7 @@ def train_style(style_image: Path, name: str, content_dir: Path | None, steps: i
                        "to resume", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
     command = (f"stylize train-style {shlex.quote(style_image.name)} --name {name} --steps {steps} "
-               f"--size {size} --style-weight {style_weight} --seed {seed}"
+               f"--size {size} --scale {scale} --style-weight {style_weight} --seed {seed}"
                + (f" --content-dir {shlex.quote(str(content_dir))}" if content_dir else ""))
     saved = make_style(name, result, style_image.name, licence, command).save(target)
     checkpoint.unlink(missing_ok=True)

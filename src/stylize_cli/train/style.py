@@ -32,7 +32,9 @@ from ..styles import Style
 @dataclass(frozen=True)
 class TrainStyleConfig:
     steps: int = 150
-    size: int = 256  #: crop size in px; the style image is seen at the same scale
+    size: int = 256  #: crop size in px (crops keep a step cheap)
+    scale: int = 512  #: long side of the pictures the style is made for: photos and the
+    #: painting are seen at this size, so brush strokes come out at the right size there
     style_weight: float = 1.0
     content_weight: float = 0.15  #: the same balance as gatys
     learning_rate: float = 0.01  #: measured: 0.03 random-walks, 0.003 is slow
@@ -40,8 +42,8 @@ class TrainStyleConfig:
     checkpoint_every: int = 25
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.size < 64:
-            raise InputError("--steps must be at least 1 and --size at least 64")
+        if self.steps < 1 or self.size < 64 or self.scale < self.size:
+            raise InputError("--steps must be at least 1, --size at least 64 and --scale at least --size")
 
 
 @dataclass
@@ -51,8 +53,8 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)  #: losses per step
 
 
-def load_photos(folder: Path | None, size: int, warn: Callable[[str], None]) -> list[torch.Tensor]:
-    """Content photos with the shorter side at 1.25 x the crop; unreadable files are skipped."""
+def load_photos(folder: Path | None, scale: int, warn: Callable[[str], None]) -> list[torch.Tensor]:
+    """Content photos with the long side at `scale`; unreadable files are skipped."""
     if folder is None:
         paths = sample_photos()  # the photos shipped with the package
     else:
@@ -67,8 +69,7 @@ def load_photos(folder: Path | None, size: int, warn: Callable[[str], None]) -> 
             warn(f"skipping {exc}")
             skipped += 1
             continue
-        short = min(rgb.shape[-2:])
-        photos.append(fit(rgb, round(max(rgb.shape[-2:]) * size * 1.25 / short)))
+        photos.append(fit(rgb, scale))
     if not photos:
         raise InputError(f"{folder}: no readable images" + (f" ({skipped} skipped)" if skipped else ""))
     if skipped:
@@ -87,7 +88,7 @@ def random_crop(image: torch.Tensor, size: int, rng: random.Random) -> torch.Ten
 
 def fingerprint(style: torch.Tensor, photos: Sequence[torch.Tensor], config: TrainStyleConfig) -> str:
     """What a checkpoint was trained on, so a resume never mixes two different runs."""
-    digest = hashlib.sha256(repr((config.size, config.style_weight, config.content_weight,
+    digest = hashlib.sha256(repr((config.size, config.scale, config.style_weight, config.content_weight,
                                   config.learning_rate, config.seed)).encode())
     for t in (style, *photos):
         digest.update(t.numpy().tobytes()[:: max(1, t.numel() // 4096)])
@@ -149,7 +150,7 @@ class Objective:
     def build(cls, cin: Cin, style_image: torch.Tensor, config: TrainStyleConfig,
               device: torch.device) -> "Objective":
         vgg = load_vgg19(device)
-        feats = vgg(fit(style_image, config.size).to(device), STYLE_LAYERS)
+        feats = vgg(fit(style_image, config.scale).to(device), STYLE_LAYERS)
         return cls(cin.transfer, vgg, [GramLoss(ops.gram(feats[k])) for k in STYLE_LAYERS])
 
 
