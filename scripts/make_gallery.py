@@ -63,7 +63,7 @@ def train_all(steps: int) -> None:
         result = train_style(painting(file, crop), photos, config, device, Path(f"/tmp/gallery_{name}.pt"))
         detail = f", crop {crop}" if crop else ""
         style = make_style(name, result, f"{file}{detail}: {title}", licence,
-                           f"scripts/make_gallery.py (train_style, {steps} steps, 256 px crops of the sample photos)")
+                           f"scripts/make_gallery.py (train_style, {steps} steps, 256 px crops of the sample photos seen at 512 px)")
         style.save(builtin_dir() / f"{name}.json")
         print(f"{name}: {style.made_by} in {time.perf_counter() - start:.0f} s", flush=True)
 
