@@ -113,8 +113,8 @@ class GraphNet(torch.nn.Module):
         return simple[op]()
 
 
-def learned(transfer: torch.nn.Module, painting: torch.Tensor, cin: Cin, steps: int) -> torch.Tensor:
-    config = TrainStyleConfig(steps=steps)
+def learned(transfer: torch.nn.Module, painting: torch.Tensor, cin: Cin, steps: int, lr: float) -> torch.Tensor:
+    config = TrainStyleConfig(steps=steps, learning_rate=lr)
     original = cin.transfer
     cin.transfer = transfer  # the same objective and optimizer, through the other network
     try:
@@ -129,6 +129,10 @@ def learned(transfer: torch.nn.Module, painting: torch.Tensor, cin: Cin, steps: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (train-style's default)")
+    parser.add_argument("--networks", nargs="+", default=["mobile", "separable"])
+    parser.add_argument("--paintings", nargs="+", default=PAINTINGS)
+    parser.add_argument("--save", type=Path, help="write each network's first 512 px output here")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     device = pick_device("cpu")
@@ -136,15 +140,15 @@ def main() -> None:
     separable = GraphNet(folder).eval().requires_grad_(False)
     cin = Cin(CinConfig(), device)
     vgg = load_vgg19()
-    nets = {"mobile": cin.transfer, "separable": separable}
+    nets = {k: v for k, v in {"mobile": cin.transfer, "separable": separable}.items() if k in args.networks}
     params = {name: sum(p.numel() for p in net.parameters()) or sum(t.numel() for t in net.consts.values())
               for name, net in nets.items()}
     rows = []
-    for painting_name in PAINTINGS:
+    for painting_name in args.paintings:
         painting = load_image(IMAGES / "style" / painting_name).rgb
         for name, net in nets.items():
             start = time.perf_counter()
-            vector = learned(net, painting, cin, args.steps)
+            vector = learned(net, painting, cin, args.steps, args.lr)
             train_s = time.perf_counter() - start
             scores = []
             for photo_name in PHOTOS:
@@ -152,11 +156,16 @@ def main() -> None:
                 with torch.no_grad():
                     out = net(photo, net.norm_params(vector))
                 scores.append(judge(vgg, out, photo, painting))
+                if args.save and len(scores) == 1:
+                    from stylize_cli.images import to_pil
+
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    to_pil(out).save(args.save / f"{Path(painting_name).stem}_{name}.jpg")
             rows.append({"painting": painting_name, "network": name, "train_s": train_s,
                          "style_ratio": statistics.fmean(s["style_ratio"] for s in scores),
                          "content_ratio": statistics.fmean(s["content_ratio"] for s in scores)})
             print(json.dumps(rows[-1]), flush=True)
-    print(f"\nlearned vectors ({args.steps} train-style steps, 256 px), judged at 512 px on {len(PHOTOS)} photos")
+    print(f"\nlearned vectors ({args.steps} train-style steps, lr {args.lr}), judged at 512 px on {len(PHOTOS)} photos")
     print(f"{'painting':<30} {'network':<10} {'style ratio':>11} {'content ratio':>13} {'train s':>8}")
     for r in rows:
         print(f"{r['painting']:<30} {r['network']:<10} {r['style_ratio']:>11.3f} {r['content_ratio']:>13.3f} "
@@ -166,7 +175,8 @@ def main() -> None:
         print(f"{name:<10} mean style ratio {statistics.fmean(r['style_ratio'] for r in mine):.3f}, "
               f"content ratio {statistics.fmean(r['content_ratio'] for r in mine):.3f}, {params[name]:,} parameters")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "parameters": params, "steps": args.steps}, indent=2))
+        args.json.write_text(json.dumps({"rows": rows, "parameters": params, "steps": args.steps, "lr": args.lr},
+                                        indent=2))
 
 
 if __name__ == "__main__":
