@@ -39,8 +39,6 @@ def timed(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def measure(what: str, device: str, steps: int) -> dict[str, object]:
-    import torch
-
     from stylize_cli import Stylizer
     from stylize_cli.images import load_image
 

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from stylize_cli import Stylizer
 from stylize_cli.batch import in_shard, is_complete, parse_shard, plan
 from stylize_cli.errors import InputError
-from stylize_cli.images import fit, load_image
+from stylize_cli.images import load_image
 from stylize_cli.tiles import starts
 
 from .conftest import IMAGES, WEIGHTS_MIRROR, need
