@@ -166,12 +166,13 @@ def is_complete(path: Path) -> bool:
 
 def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
     """Temporary files of a killed run (`.NAME.*.part` beside each output) are removed."""
-    for folder in {job.output.parent for job in jobs}:
-        if folder.is_dir():
-            names = {job.output.name for job in jobs if job.output.parent == folder}
-            for leftover in folder.glob(".*.part"):
-                if any(leftover.name.startswith(f".{name}.") for name in names):
-                    leftover.unlink(missing_ok=True)
+    names: dict[Path, set[str]] = {}
+    for job in jobs:
+        names.setdefault(job.output.parent, set()).add(job.output.name)
+    for folder, outputs in names.items():
+        for leftover in folder.glob(".*.part"):  # nothing when the folder does not exist yet
+            if any(leftover.name.startswith(f".{name}.") for name in outputs):
+                leftover.unlink(missing_ok=True)
 
 
 Record = dict[str, object]

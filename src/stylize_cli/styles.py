@@ -98,8 +98,7 @@ def find(name: str) -> Style:
             return Style.load(path, origin)
     import difflib
 
-    names = sorted(builtin_names() | {p.stem for p in user_dir().glob("*.json")} if user_dir().is_dir()
-                   else builtin_names())
+    names = sorted(builtin_names() | {p.stem for p in user_dir().glob("*.json")})  # none if no folder
     hint = difflib.get_close_matches(name, names, n=1)
     more = f"did you mean '{hint[0]}'? " if hint else ""
     raise InputError(f"{name}: no such file or named style; {more}`stylize styles list` shows them")

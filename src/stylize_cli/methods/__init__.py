@@ -40,17 +40,22 @@ class Method(Protocol):
               progress: ProgressCallback | None = None) -> torch.Tensor: ...
 
 
-METHODS = ("gatys", "cin")
+#: name -> (module, config class, method class); modules are imported on first use.
+_REGISTRY = {"gatys": ("gatys", "GatysConfig", "Gatys"), "cin": ("cin", "CinConfig", "Cin")}
+METHODS = tuple(_REGISTRY)
+
+
+def _load(name: str, index: int) -> type:
+    import importlib
+
+    if name not in _REGISTRY:
+        raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
+    module, *classes = _REGISTRY[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), classes[index])
 
 
 def config_class(name: str) -> type:
-    if name == "gatys":
-        from .gatys import GatysConfig
-        return GatysConfig
-    if name == "cin":
-        from .cin import CinConfig
-        return CinConfig
-    raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
+    return _load(name, 0)
 
 
 def accepts(name: str, option: str) -> bool:
@@ -64,9 +69,12 @@ def create(name: str, device: torch.device, **options: Any) -> Method:
     if unknown:
         known = ", ".join(sorted(f.name for f in dataclasses.fields(cls)))
         raise InputError(f"method '{name}' has no option {', '.join(unknown)}; it takes {known}")
-    config = cls(**options)
-    if name == "gatys":
-        from .gatys import Gatys
-        return Gatys(config, device)
-    from .cin import Cin
-    return Cin(config, device)
+    return _load(name, 1)(cls(**options), device)
+
+
+def mixing_weights(weights: Sequence[float]) -> tuple[list[float], float]:
+    """Style weights as proportions summing to 1, and their original sum."""
+    total = float(sum(weights))
+    if total <= 0 or any(w < 0 for w in weights):
+        raise InputError("style weights must be non-negative with a positive sum")
+    return [w / total for w in weights], total

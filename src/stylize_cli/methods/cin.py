@@ -16,10 +16,10 @@ import torch.nn.functional as F
 
 from ..errors import InputError
 from ..images import fit
-from ..tiles import tiled
 from ..models.magenta import load_predictor, load_transfer
 from ..styles import NETWORK, Style
-from . import ProgressCallback
+from ..tiles import tiled
+from . import ProgressCallback, mixing_weights
 
 
 #: Tiled runs take the norm statistics from the picture at up to this size. Measured
@@ -78,9 +78,7 @@ class Cin:
             return self._predictor(x[..., top:top + size, left:left + size])
 
     def prepare(self, styles: Sequence[torch.Tensor | Style], weights: Sequence[float]) -> CinPrepared:
-        total = float(sum(weights))
-        if total <= 0 or any(w < 0 for w in weights):
-            raise InputError("style weights must be non-negative with a positive sum")
+        proportions, _ = mixing_weights(weights)
         vectors = []
         for style in styles:
             if isinstance(style, Style):
@@ -90,7 +88,7 @@ class Cin:
                 vectors.append(style.tensor().to(self.device))
             else:
                 vectors.append(self.predict(style))
-        return CinPrepared(sum(v * (w / total) for v, w in zip(vectors, weights)))  # type: ignore[arg-type]
+        return CinPrepared(sum(v * w for v, w in zip(vectors, proportions)))  # type: ignore[arg-type]
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:

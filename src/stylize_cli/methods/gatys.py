@@ -23,7 +23,7 @@ from ..errors import Interrupted, InputError
 from ..images import fit, resize
 from ..losses import CONTENT_LAYER, STYLE_LAYERS, ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
-from . import ProgressCallback, ProgressEvent
+from . import ProgressCallback, ProgressEvent, mixing_weights
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,12 @@ class Gatys:
         self.vgg = load_vgg19(device, config.pooling)
 
     def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> GatysPrepared:
-        total = float(sum(weights))
-        if total <= 0 or any(w < 0 for w in weights):
-            raise InputError("style weights must be non-negative with a positive sum")
+        proportions, total = mixing_weights(weights)
         for style in styles:
             if not isinstance(style, torch.Tensor):
                 raise InputError(f"style '{style.name}' is a CIN style vector, not an image; "
                                  "use it with --method cin")
-        return GatysPrepared([s.to(self.device) for s in styles], [w / total for w in weights],
-                             self.config.style_weight * total)
+        return GatysPrepared([s.to(self.device) for s in styles], proportions, self.config.style_weight * total)
 
     def _style_grams(self, prepared: GatysPrepared, size: int) -> list[torch.Tensor]:
         """Blended Gram targets for the style images scaled to this content scale."""
