@@ -72,11 +72,17 @@ def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     d = _method_default
     options = [
         click.option("--size", type=click.IntRange(16),
-                     help=f"Long side of the output in px. [default: gatys {d('size')}, cin the photo's own]"),
+                     help=f"Long side of the output in px. [default: gatys {d('size')}, cin and adain the photo's own]"),
         click.option("--alpha", type=click.FloatRange(0, 1),
-                     help="cin: style strength; below 1 mixes in the photo's own style vector. [default: 1]"),
+                     help="adain, cin: style strength; below 1 blends toward the photo's own features "
+                          "(adain) or style vector (cin). [default: 1]"),
+        click.option("--mask", type=click.Path(dir_okay=False),
+                     help="adain: an image the photo's shape; the first --style goes where it is white, the "
+                          "second where it is black."),
+        click.option("--decoder", type=click.Path(dir_okay=False),
+                     help="adain: a decoder file from `stylize train-decoder`. [default: the shipped one]"),
         click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]),
-                     help="cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs). [default: fp32]"),
+                     help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs). [default: fp32]"),
         click.option("--iterations", type=click.IntRange(1),
                      help=f"gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
         click.option("--start-size", type=click.IntRange(16),
@@ -102,8 +108,9 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "put back (Gatys et al. 2016). 'histogram': the style image is first recoloured "
                           "to the photo's colour mean and covariance."),
         click.option("--style-size", type=click.IntRange(16),
-                     help="gatys: resize style images to this long side first. cin: the style predictor's "
-                          "input size (shorter side, centre crop). [default: gatys as given, cin 256]"),
+                     help="gatys: resize style images to this long side first. adain: the long side "
+                          "paintings are seen at. cin: the style predictor's input size (shorter side, "
+                          "centre crop). [default: gatys as given, adain 512, cin 256]"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -146,12 +153,13 @@ BATCH_FLAGS = ("recursive", "pattern", "extensions", "template", "mix", "overwri
               help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
 @click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
               help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
-                   "the style strength; several also set the blend). cin: mixing proportions. "
+                   "the style strength; several also set the blend). cin, adain: mixing proportions. "
                    "[default: 1 each]")
-@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "gatys", "cin"]),
+@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "gatys", "cin", "adain"]),
               help="gatys: optimize the pixels (minutes; any style image). cin: Magenta's network, one "
-                   "pass (under a second; a painting, a named style or a style .json). auto: cin for "
-                   "named styles and style files, gatys for images.")
+                   "pass (under a second; a painting, a named style or a style .json). adain: our "
+                   "trained decoder, one pass (any painting; --mask). auto: cin for named styles and "
+                   "style files, gatys for images.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file; the format follows the extension (jpg, png, webp, tif); a folder for "
                    "batch runs. [default: CONTENT_stylized_STYLE.EXT in the current folder]")
@@ -263,6 +271,7 @@ class _ProgressBar:
         self.task: Any = None
         self.stage = ""
         self.last_line = 0.0
+        self.started = (0.0, 0)  #: (time, step) of the first event of the current stage
 
     def __enter__(self) -> "_ProgressBar":
         self.progress.start()
@@ -272,15 +281,20 @@ class _ProgressBar:
         self.progress.stop()
 
     def update(self, event: Any) -> None:
+        now = time.monotonic()
+        new_stage = event.stage != self.stage
+        if new_stage:
+            self.stage, self.started = event.stage, (now, event.step)
         losses = " ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
+        done = event.step - self.started[1]  # steps since the first one seen (rate excludes start-up)
+        if done > 0:
+            losses += f" {done / (now - self.started[0]):.3g} steps/s"
         if self.plain:
-            now = time.monotonic()
             if event.step in (1, event.steps) or now - self.last_line >= 10:
                 click.echo(f"{event.stage} step {event.step}/{event.steps} {losses}", err=True)
                 self.last_line = now
             return
-        if event.stage != self.stage:
-            self.stage = event.stage
+        if new_stage:
             self.task = self.progress.add_task(event.stage, total=event.steps, losses="")
         self.progress.update(self.task, completed=event.step, losses=losses)
 
@@ -290,10 +304,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from .cli_decoder import train_decoder
     from .cli_styles import styles, train_style
     from .cli_weights import weights
 
-    for command in (weights, styles, train_style):
+    for command in (weights, styles, train_style, train_decoder):
         cli.add_command(command)
 
 

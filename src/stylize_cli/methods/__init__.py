@@ -41,7 +41,8 @@ class Method(Protocol):
 
 
 #: name -> (module, config class, method class); modules are imported on first use.
-_REGISTRY = {"gatys": ("gatys", "GatysConfig", "Gatys"), "cin": ("cin", "CinConfig", "Cin")}
+_REGISTRY = {"gatys": ("gatys", "GatysConfig", "Gatys"), "cin": ("cin", "CinConfig", "Cin"),
+             "adain": ("adain", "AdainConfig", "Adain")}
 METHODS = tuple(_REGISTRY)
 
 

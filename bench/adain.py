@@ -1,0 +1,195 @@
+"""AdaIN quality and speed: prints tables, optionally writes JSON.
+
+Quality (--quality): the judge's style and content ratios (`stylize_cli.losses.judge`,
+lower is better) at --size px on fixed content x style pairs of ../shared/images,
+for adain (the shipped decoder, or --decoder), cin (predicted vectors) and gatys
+(same VGG-19; the slowest, so only its first --gatys-pairs pairs). Each method's
+outputs can be saved with --save DIR, and adain's as one grid with --grid FILE.
+
+Speed (--speed), each measurement in its own process so its peak RSS is its own:
+- adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
+- adain N reencode: the same with the style encoded again for every photo
+- train 128: seconds per train-decoder step (crop 128, batch 8, style stats cached)
+- gpu fp16 batch 8: images/s at 512 px, when a CUDA device is present
+
+    STYLIZE_MIRROR=../shared/weights python bench/adain.py --quality --speed [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT.parent / "shared" / "images"
+#: (content, style): varied photos; paintings first from the public-domain ones
+PAIRS = [("chicago.jpg", "the_resevoir_at_poitiers.jpg"), ("golden_gate.jpg", "woman_with_hat_matisse.jpg"),
+         ("cornell.jpg", "scene_de_rue.jpg"), ("sailboat.jpg", "contrast_of_forms.jpg"),
+         ("avril.jpg", "picasso_seated_nude_hr.jpg"), ("flowers.jpg", "la_muse.jpg"),
+         ("astronaut.png", "mondrian_cropped.jpg"), ("lenna.jpg", "en_campo_gris.jpg")]
+SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reencode", "train128", "gpu"]
+
+
+def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None,
+            save: Path | None) -> dict[str, object]:
+    from stylize_cli import Stylizer
+    from stylize_cli.images import load_image
+    from stylize_cli.losses import judge
+    from stylize_cli.models.vgg import load_vgg19
+
+    vgg = load_vgg19()
+    rows: dict[str, list[dict[str, float]]] = {}
+    outputs: dict[str, list] = {}
+    for method in methods:
+        pairs = PAIRS[:gatys_pairs] if method == "gatys" else PAIRS
+        options = {"decoder": decoder} if method == "adain" and decoder else {}
+        for content_name, style_name in pairs:
+            content = IMAGES / "content" / content_name
+            style = IMAGES / "style" / style_name
+            start = time.perf_counter()
+            out = Stylizer(style, method=method, size=size, device="cpu", **options)(content)
+            seconds = time.perf_counter() - start
+            scores = judge(vgg, load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
+            rows.setdefault(method, []).append({"content": content_name, "style": style_name,
+                                                "seconds": round(seconds, 2), **scores})
+            outputs.setdefault(method, []).append(out)
+            if save:
+                save.mkdir(parents=True, exist_ok=True)
+                out.save(save / f"{method}_{Path(content_name).stem}_{Path(style_name).stem}.jpg", quality=92)
+            print(f"  {method} {content_name} x {style_name}: style {scores['style_ratio']:.3f} "
+                  f"content {scores['content_ratio']:.3f} ({seconds:.1f} s)", file=sys.stderr)
+    mean = {m: {k: statistics.mean(r[k] for r in rs) for k in ("style_ratio", "content_ratio")}
+            for m, rs in rows.items()}
+    return {"size": size, "pairs": len(PAIRS), "rows": rows, "mean": mean, "outputs": outputs}
+
+
+def grid(outputs: list, path: Path, cell: int = 256) -> None:
+    """Content | style | adain for every pair, one row each."""
+    from PIL import Image, ImageOps
+
+    sheet = Image.new("RGB", (3 * cell, len(outputs) * cell), "white")
+    for row, ((content, style), out) in enumerate(zip(PAIRS, outputs)):
+        for col, im in enumerate((Image.open(IMAGES / "content" / content), Image.open(IMAGES / "style" / style),
+                                  out)):
+            sheet.paste(ImageOps.fit(im.convert("RGB"), (cell, cell)), (col * cell, row * cell))
+    sheet.save(path, quality=90)
+
+
+def speed_one(what: str) -> dict[str, object]:
+    import torch
+
+    from stylize_cli import Stylizer
+    from stylize_cli.images import load_image
+
+    style = IMAGES / "style" / "the_resevoir_at_poitiers.jpg"
+    photos = [load_image(IMAGES / "content" / name) for name, _ in PAIRS]
+    if what.startswith("adain"):
+        size = int(what[5:].rstrip("reusencod"))
+        stylizer = Stylizer(style, method="adain", size=size, device="cpu")
+        stylizer(photos[0])  # warm-up: loads the networks
+        start = time.perf_counter()
+        for photo in photos:
+            if what.endswith("reencode"):
+                stylizer._prepared = None  # what a loop of separate `stylize` calls pays
+            stylizer(photo)
+        return {"seconds": (time.perf_counter() - start) / len(photos)}
+    if what == "train128":
+        return train_speed(torch.device("cpu"), 128, steps=6)
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device"}
+    stylizer = Stylizer(style, method="adain", size=512, device="cuda", precision="fp16")
+    stylizer.many(photos[:1])
+    start = time.perf_counter()
+    for _ in range(5):
+        stylizer.many([photos[0]] * 8)
+    torch.cuda.synchronize()
+    return {"images_per_s": 40 / (time.perf_counter() - start), "train256": train_speed(torch.device("cuda"), 256, 20)}
+
+
+def train_speed(device, crop: int, steps: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Steps/s of the training step itself, style statistics already cached (the steady state)."""
+    import random
+
+    import torch
+
+    from stylize_cli.models.adain import Decoder, Encoder
+    from stylize_cli.models.vgg import load_vgg19
+    from stylize_cli.ops import mean_std
+    from stylize_cli.train.decoder import STYLE_LAYERS, TrainDecoderConfig, losses
+
+    config = TrainDecoderConfig("", "", crop=crop)
+    encoder, decoder = Encoder(load_vgg19(device)).to(device), Decoder().to(device)
+    opt = torch.optim.Adam(decoder.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(8, 3, crop, crop, generator=g).to(device)
+    with torch.no_grad():
+        feats = encoder(torch.rand(8, 3, 256, 256, generator=g).to(device), STYLE_LAYERS)
+    style = {k: mean_std(v) for k, v in feats.items()}
+    random.seed(0)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        values = losses(encoder, decoder, content, style, config)
+        opt.zero_grad()
+        values["total"].backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return {"seconds_per_step": statistics.median(times[1:])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--methods", default="adain,cin,gatys")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--gatys-pairs", type=int, default=4)
+    parser.add_argument("--decoder", help="a decoder file instead of the shipped one")
+    parser.add_argument("--save", type=Path, help="write every output image here")
+    parser.add_argument("--grid", type=Path, help="write adain's results as a grid image")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
+    args = parser.parse_args()
+    if args.one:
+        result = speed_one(args.one)
+        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    report: dict[str, object] = {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
+                                 "command": " ".join(["python", "bench/adain.py", *sys.argv[1:]])}
+    if args.quality:
+        result = quality(args.methods.split(","), args.size, args.gatys_pairs, args.decoder, args.save)
+        if args.grid and "adain" in result["outputs"]:
+            grid(result["outputs"]["adain"], args.grid)
+        del result["outputs"]
+        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs; gatys on the first {args.gatys_pairs})")
+        print(f"{'method':8} {'style ratio':>12} {'content ratio':>14}")
+        for method, mean in result["mean"].items():  # type: ignore[union-attr]
+            print(f"{method:8} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
+        report.update(result)
+    if args.speed:
+        speed = {}
+        for what in SPEED:
+            out = subprocess.run([sys.executable, __file__, "--one", what], capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
+            speed[what] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"\n{'measurement':20} {'s/image or s/step':>18} {'peak RSS MB':>12}")
+        for what, r in speed.items():
+            value = r.get("seconds", r.get("seconds_per_step", r.get("images_per_s", r.get("skipped"))))
+            print(f"{what:20} {value!s:>18.18} {r['peak_rss_mb']:12.0f}")
+        report["speed"] = speed
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""`stylize train-decoder`: train the AdaIN decoder on your own photos and paintings."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ExitStatus, InputError, Interrupted
+
+
+@click.command("train-decoder")
+@click.option("--data-content", required=True, type=click.Path(file_okay=False),
+              help="Folder of photos (searched recursively), e.g. MS-COCO.")
+@click.option("--data-style", required=True, type=click.Path(file_okay=False),
+              help="Folder of paintings (searched recursively), e.g. WikiArt.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Training checkpoint to write (resumable); OUT.decoder.pt beside it is the decoder "
+                   "for `stylize run --method adain --decoder`.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path),
+              help="Continue from a training checkpoint or a decoder file; 'shipped' = the decoder "
+                   "that comes with stylize.")
+@click.option("--steps", type=click.IntRange(1), default=160_000, show_default=True,
+              help="Step to stop at (counted from the very first run, so resuming continues the count).")
+@click.option("--crop", type=click.IntRange(64), default=256, show_default=True,
+              help="Content crop in px (photos are resized to twice this first). 128 on a CPU.")
+@click.option("--style-size", type=click.IntRange(64), default=256, show_default=True,
+              help="Paintings are seen whole: shorter side to this, centre square.")
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option("--style-weight", type=click.FloatRange(0), default=10.0, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16 autocast: for GPUs.")
+@click.option("--normalise/--raw-vgg", default=False, show_default=True,
+              help="Rescale the encoder's channels to mean 1 over the photos (the scale the paper's "
+                   "style weight assumes), or keep the raw Caffe VGG-19 (measured to train better).")
+@click.option("--save-every", type=click.IntRange(1), default=200, show_default=True,
+              help="Steps between checkpoints (one is also written at least every 10 minutes).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
+                  style_size: int, batch: int, lr: float, style_weight: float, precision: str,
+                  normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
+    """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017).
+
+    Losses go to OUT.log.tsv every 50 steps; Ctrl-C saves a checkpoint, and
+    `--resume OUT` continues exactly where it stopped.
+    """
+    from .cli import _ProgressBar
+    from .devices import pick_device
+    from .samples import data_path
+    from .train.decoder import TrainDecoderConfig, decoder_path
+    from .train.decoder import train_decoder as train
+
+    if resume is not None and str(resume) == "shipped":
+        resume = data_path("adain_decoder.pt")
+    if out.exists() and (resume is None or resume.resolve() != out.resolve()):
+        raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
+    config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
+                                batch=batch, learning_rate=lr, style_weight=style_weight,
+                                precision=precision, normalise=normalise, seed=seed,
+                                save_every=save_every)
+    command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with _ProgressBar(disable=quiet) as bar:
+        try:
+            reached = train(config, pick_device(device), out, resume=resume, command=command,
+                            progress=bar.update, log=lambda m: click.echo(m, err=True))
+        except Interrupted:
+            click.echo(f"stylize: interrupted; continue with: --resume {out}", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+    click.echo(f"Trained to step {reached}: {out} (resumable), {decoder_path(out)} "
+               f"(use with: stylize run PHOTO --style PAINTING --method adain --decoder {decoder_path(out)})",
+               err=True)

@@ -1,0 +1,122 @@
+"""AdaIN: any painting in one forward pass (Huang & Belongie 2017), with our own decoder.
+
+The style is the channel mean/std of the painting's relu4_1 features, computed
+once per style in `prepare`; `apply` is encode → AdaIN → decode. Several
+styles mix as a weighted sum of their AdaIN targets (the paper's
+interpolation); `alpha` blends the target with the photo's own features; a
+mask puts the first style where it is white and the second where it is black.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from .. import weights
+from ..errors import InputError
+from ..images import fit, load_image
+from ..models.adain import AdaIN, from_decoder_file
+from ..models.vgg import load_vgg19
+from . import ProgressCallback, mixing_weights
+
+DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
+_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+_MODELS: dict[tuple[str, str], AdaIN] = {}
+
+
+@dataclass(frozen=True)
+class AdainConfig:
+    size: int | None = None  #: long side of the output; None keeps the photo's size
+    style_size: int = 512  #: long side the paintings are seen at (brush strokes scale with it)
+    alpha: float = 1.0  #: 1 = full style, 0 = the photo decoded back
+    precision: str = "fp32"  #: fp32, or fp16/bf16 autocast (GPUs)
+    mask: str | None = None  #: image: white = the first style, black = the second
+    decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
+
+    def __post_init__(self) -> None:
+        if self.precision not in _DTYPES:
+            raise InputError(f"unknown precision '{self.precision}': choose {', '.join(_DTYPES)}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if self.style_size < 32:
+            raise InputError("--style-size must be at least 32")
+
+
+@dataclass
+class AdainPrepared:
+    stats: list[tuple[torch.Tensor, torch.Tensor]]  #: relu4_1 mean/std per style
+    weights: list[float]
+
+
+def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
+    """The shipped decoder (sha256 checked) or a user's file; built once per process."""
+    key = (str(device), decoder or DECODER)
+    if key not in _MODELS:
+        if decoder is None:
+            entry = weights.get_entry(DECODER)
+            file = entry.files[0]
+            state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
+        else:
+            state = _load_user_decoder(decoder)
+        try:
+            model = from_decoder_file(state, load_vgg19("cpu"))
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(f"{decoder or DECODER}: not a usable AdaIN decoder ({exc})") from None
+        _MODELS[key] = model.to(device)
+    return _MODELS[key]
+
+
+def _load_user_decoder(path: str) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such decoder file") from None
+    except Exception as exc:
+        raise InputError(f"{path}: not a decoder file ({exc.__class__.__name__})") from None
+
+
+class Adain:
+    name = "adain"
+    batches = True  #: apply() takes N photos of one size at once
+
+    def __init__(self, config: AdainConfig, device: torch.device) -> None:
+        self.config = config
+        self.device = device
+        self.model = load_adain(device, config.decoder)
+        self.mask = None
+        if config.mask is not None:
+            rgb = load_image(config.mask).rgb
+            self.mask = rgb.mean(dim=1, keepdim=True).to(device)
+
+    def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> AdainPrepared:
+        if any(not isinstance(s, torch.Tensor) for s in styles):
+            raise InputError("adain takes style images, not named styles or style files (those are cin's)")
+        if self.mask is not None and len(styles) != 2:
+            raise InputError(f"--mask needs exactly two --style images (white areas, black areas), "
+                             f"got {len(styles)}")
+        proportions, _ = mixing_weights(weights)
+        with torch.no_grad(), self._autocast():
+            stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
+        return AdainPrepared([(m.float(), s.float()) for m, s in stats], proportions)
+
+    def apply(self, content: torch.Tensor, prepared: AdainPrepared,
+              progress: ProgressCallback | None = None) -> torch.Tensor:
+        x = fit(content.to(self.device), self.config.size)
+        h, w = x.shape[-2:]
+        # The encoder halves the size three times; pad to a multiple of 8 and crop back.
+        ph, pw = -h % 8, -w % 8
+        if ph or pw:
+            x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+        mask = None
+        if self.mask is not None:
+            mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
+            mask = torch.nn.functional.pad(mask, (0, pw, 0, ph), mode="replicate").expand(x.shape[0], -1, -1, -1)
+        with torch.no_grad(), self._autocast():
+            out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask)
+        return out[..., :h, :w].float().clamp(0, 1)
+
+    def _autocast(self) -> torch.autocast:
+        dtype = _DTYPES[self.config.precision]
+        return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)

@@ -1,0 +1,169 @@
+"""AdaIN's networks (Huang & Belongie 2017): a frozen VGG-19 encoder to relu4_1, a trained decoder.
+
+The encoder is our VGG-19 cut at relu4_1 with reflection padding instead of
+zeros (with zeros the decoder learns to paint a dark frame that undoes the
+padding's edge). It can also be normalised, as Gatys et al. normalised theirs:
+each conv rescaled so its relu channels average 1 over the training photos
+(ReLU commutes with a positive scale, so the next conv compensates exactly and
+the features are the raw ones divided per channel by their mean). The paper's
+style weight assumes that scale, but on our raw Caffe weights (relu1_1 means
+~20, relu4_1 ~500) the raw encoder trained better under the judge, whose Gram
+losses are likewise dominated by the deep layers; see train/decoder.py. The
+decoder file records which encoder it was trained for (empty means = raw).
+
+The decoder mirrors the encoder with nearest upsampling and reflection padding
+(no transposed convolutions, so no checkerboard).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from .. import ops
+from .vgg import LAYERS, VGG19
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+CONTENT_LAYER = "relu4_1"
+FORMAT = "stylize-adain-decoder/1"
+_LAST = LAYERS.index(CONTENT_LAYER)
+
+
+class Encoder(nn.Module):
+    """VGG-19 to relu4_1, normalised and reflection padded (see the module docstring)."""
+
+    def __init__(self, vgg: VGG19, channel_means: dict[str, torch.Tensor] | None = None) -> None:
+        super().__init__()
+        layers = OrderedDict((name, _copy(module)) for name, module in
+                             list(vgg.layers.named_children())[: _LAST + 1])
+        self.layers = nn.Sequential(layers)
+        self.register_buffer("mean", vgg.mean.clone(), persistent=False)
+        self.channel_means = {k: v.clone() for k, v in (channel_means or {}).items()}
+        if channel_means:
+            _normalise(self.layers, channel_means)
+        self.requires_grad_(False).eval()
+
+    def forward(self, image: torch.Tensor,
+                layers: Iterable[str] = STYLE_LAYERS) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        x = image.flip(1) * 255.0 - self.mean
+        out = {}
+        for name, module in self.layers.named_children():
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+
+def _copy(module: nn.Module) -> nn.Module:
+    if isinstance(module, nn.Conv2d):
+        conv = nn.Conv2d(module.in_channels, module.out_channels, 3, padding=1, padding_mode="reflect")
+        conv.load_state_dict(module.state_dict())
+        return conv
+    return module
+
+
+@torch.no_grad()
+def channel_means(encoder: Encoder, images: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Mean activation of every relu channel over `images`: the normalisation of the encoder.
+
+    Dead channels (mean ~0) keep scale 1, so no division blows up.
+    """
+    relus = [n for n in encoder.layers._modules if n.startswith("relu")]
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    for image in images:
+        feats = encoder(image, relus)
+        for name in relus:
+            sums[name] = sums.get(name, 0) + feats[name].mean(dim=(0, 2, 3)).cpu()
+        count += 1
+    means = {name: s / count for name, s in sums.items()}
+    return {name: torch.where(m > 1e-3, m, torch.ones_like(m)) for name, m in means.items()}
+
+
+def _normalise(layers: nn.Sequential, means: dict[str, torch.Tensor]) -> None:
+    """Rescale each conv so its relu output is divided by that channel's mean."""
+    previous = None
+    for name, module in layers.named_children():
+        if not isinstance(module, nn.Conv2d):
+            continue
+        scale = means[name.replace("conv", "relu")].to(module.weight)
+        weight = module.weight / scale.view(-1, 1, 1, 1)
+        if previous is not None:
+            weight = weight * previous.view(1, -1, 1, 1)
+        module.weight.data.copy_(weight)
+        module.bias.data.copy_(module.bias / scale)
+        previous = scale
+
+
+def _block(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)] + ([nn.ReLU()] if relu else [])
+
+
+class Decoder(nn.Module):
+    """relu4_1 features (512 channels, 1/8 size) → RGB in 0..1 (unclamped while training)."""
+
+    #: (name, in, out, upsample after) mirroring VGG-19's conv4_1 back to conv1_1
+    PLAN = (("conv4_1", 512, 256, True),
+            ("conv3_4", 256, 256, False), ("conv3_3", 256, 256, False), ("conv3_2", 256, 256, False),
+            ("conv3_1", 256, 128, True),
+            ("conv2_2", 128, 128, False), ("conv2_1", 128, 64, True),
+            ("conv1_2", 64, 64, False), ("conv1_1", 64, 3, False))
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        for name, cin, cout, up in self.PLAN:
+            layers[name] = nn.Sequential(*_block(cin, cout, relu=name != "conv1_1"))
+            if up:
+                layers[f"up{name[4]}"] = nn.Upsample(scale_factor=2, mode="nearest")
+        self.layers = nn.Sequential(layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+
+class AdaIN(nn.Module):
+    """Encoder + AdaIN + decoder; `stylize` is the whole paper in one call."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def style_stats(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return ops.mean_std(self.encoder(style, [CONTENT_LAYER])[CONTENT_LAYER])
+
+    def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
+                weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode the AdaIN target; several styles mix as a weighted sum of their targets.
+
+        With a mask (1 = first style, 0 = second; Huang & Belongie §7.2 "spatial
+        control") each region is normalised with its own statistics.
+        """
+        f = self.encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]
+        if mask is None:
+            t = sum(w * ops.adain(f, m, s) for (m, s), w in zip(stats, weights))
+        else:
+            t = ops.masked_adain(f, ops.resize_mask(mask, f.shape[-2:]), stats[0], stats[1])
+        t = alpha * t + (1 - alpha) * f  # type: ignore[operator]
+        return self.decoder(t)
+
+
+def decoder_file(decoder: Decoder, encoder: Encoder, **meta: Any) -> dict[str, Any]:
+    """What a decoder file holds: fp16 weights, the encoder normalisation, how it was made."""
+    return {"format": FORMAT,
+            "decoder": {k: v.detach().cpu().half() for k, v in decoder.state_dict().items()},
+            "channel_means": {k: v.cpu() for k, v in encoder.channel_means.items()},
+            **meta}
+
+
+def from_decoder_file(state: Any, vgg: VGG19) -> AdaIN:
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"not a {FORMAT} file")
+    decoder = Decoder()
+    decoder.load_state_dict({k: v.float() for k, v in state["decoder"].items()})
+    return AdaIN(Encoder(vgg, state["channel_means"]), decoder.eval().requires_grad_(False))

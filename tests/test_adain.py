@@ -1,0 +1,228 @@
+"""AdaIN: the math, the encoder normalisation, train-decoder's plumbing, the shipped decoder end to end."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from stylize_cli import Stylizer, ops, weights
+from stylize_cli.cli import cli
+from stylize_cli.errors import InputError
+from stylize_cli.images import load_image
+from stylize_cli.losses import judge
+from stylize_cli.methods.adain import DECODER
+from stylize_cli.models.adain import STYLE_LAYERS, Decoder, Encoder, channel_means
+from stylize_cli.models.vgg import load_vgg19
+from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path, losses
+
+from .conftest import IMAGES, need
+
+CONTENT = IMAGES / "content"
+STYLES = IMAGES / "style"
+CHICAGO = CONTENT / "chicago.jpg"
+RESERVOIR = STYLES / "the_resevoir_at_poitiers.jpg"
+MATISSE = STYLES / "woman_with_hat_matisse.jpg"
+
+
+def invoke(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stderr
+
+
+# --- math -------------------------------------------------------------------------------------
+
+def test_adain_gives_the_style_statistics() -> None:
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(2, 5, 7, 9, generator=g) * 3 + 1
+    s_mean, s_std = torch.randn(2, 5, 1, 1, generator=g), torch.rand(2, 5, 1, 1, generator=g) + 0.5
+    out = ops.adain(content, s_mean, s_std)
+    mean, std = ops.mean_std(out)
+    assert torch.allclose(mean, s_mean, atol=1e-5) and torch.allclose(std, s_std, atol=1e-3)
+    # the normalised pattern is the content's: correlation with the content is 1 per channel
+    centred = (out - mean) / std
+    expect = (content - content.mean((2, 3), keepdim=True)) / content.std((2, 3), unbiased=False, keepdim=True)
+    assert torch.allclose(centred, expect, atol=1e-3)
+
+
+def test_masked_adain_gives_each_region_its_style() -> None:
+    g = torch.Generator().manual_seed(1)
+    content = torch.rand(1, 4, 8, 8, generator=g)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :, :3] = 1
+    inside = (torch.full((1, 4, 1, 1), 5.0), torch.full((1, 4, 1, 1), 2.0))
+    outside = (torch.full((1, 4, 1, 1), -1.0), torch.full((1, 4, 1, 1), 0.5))
+    out = ops.masked_adain(content, mask, inside, outside)
+    left, right = out[..., :3].reshape(4, -1), out[..., 3:].reshape(4, -1)
+    assert torch.allclose(left.mean(1), torch.full((4,), 5.0), atol=1e-4)
+    assert torch.allclose(left.std(1, unbiased=False), torch.full((4,), 2.0), atol=1e-2)
+    assert torch.allclose(right.mean(1), torch.full((4,), -1.0), atol=1e-4)
+    assert torch.allclose(right.std(1, unbiased=False), torch.full((4,), 0.5), atol=1e-2)
+    small = ops.resize_mask(torch.ones(1, 1, 64, 64).tril(), (8, 8))
+    assert set(small.unique().tolist()) <= {0.0, 1.0}
+
+
+# --- networks ---------------------------------------------------------------------------------
+
+def test_normalised_encoder_is_the_raw_one_divided_by_channel_means() -> None:
+    """Rescaling the convs must change the features' scale and nothing else."""
+    vgg = load_vgg19()
+    image = load_image(CHICAGO).rgb[..., :64, :96]
+    raw = Encoder(vgg)
+    means = channel_means(raw, [image])
+    normalised = Encoder(vgg, means)
+    a, b = raw(image, STYLE_LAYERS), normalised(image, STYLE_LAYERS)
+    for layer in STYLE_LAYERS:
+        expect = a[layer] / means[layer].view(1, -1, 1, 1)
+        assert torch.allclose(b[layer], expect, rtol=1e-3, atol=1e-3 * float(expect.abs().max()))
+        live = means[layer] != 1  # dead channels keep scale 1
+        assert torch.allclose(b[layer].mean((0, 2, 3))[live], torch.ones(int(live.sum())), atol=1e-3)
+
+
+def test_decoder_upsamples_eight_times_and_training_lowers_the_loss() -> None:
+    torch.manual_seed(0)
+    vgg = load_vgg19()
+    encoder, decoder = Encoder(vgg, channel_means(Encoder(vgg), [torch.rand(2, 3, 64, 64)])), Decoder()
+    assert decoder(torch.rand(1, 512, 5, 7)).shape == (1, 3, 40, 56)
+    content = load_image(CHICAGO).rgb[..., 100:164, 100:164].expand(2, -1, -1, -1).contiguous()
+    with torch.no_grad():
+        feats = encoder(torch.nn.functional.interpolate(load_image(MATISSE).rgb, size=(64, 64)), STYLE_LAYERS)
+    style = {k: tuple(t.expand(2, -1, -1, -1) for t in ops.mean_std(v)) for k, v in feats.items()}
+    config = TrainDecoderConfig("", "", crop=64)
+    opt = torch.optim.Adam(decoder.parameters(), lr=1e-3)
+    first = None
+    for _ in range(25):
+        values = losses(encoder, decoder, content, style, config)  # type: ignore[arg-type]
+        first = first if first is not None else values["total"].item()
+        opt.zero_grad()
+        values["total"].backward()
+        opt.step()
+    assert values["total"].item() < 0.5 * first
+
+
+# --- train-decoder ----------------------------------------------------------------------------
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    """A small content/style set from the test images (never the training sets)."""
+    content, style = tmp_path / "photos", tmp_path / "paintings"
+    content.mkdir()
+    style.mkdir()
+    for name in ("chicago.jpg", "golden_gate.jpg", "sailboat.jpg"):
+        shutil.copy(need(CONTENT / name), content)
+    for name in ("woman_with_hat_matisse.jpg", "the_resevoir_at_poitiers.jpg"):
+        shutil.copy(STYLES / name, style)
+    (content / "notes.txt").write_text("not an image")
+    (content / "broken.jpg").write_bytes(b"\xff\xd8\xff")  # unreadable: skipped with a warning
+    return content, style
+
+
+def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[Path, Path]) -> None:
+    content, style = data
+    out = tmp_path / "run" / "dec.pt"
+    out.parent.mkdir()
+    common = ["train-decoder", "--data-content", content, "--data-style", style, "-o", out,
+              "--crop", "64", "--style-size", "64", "--batch", "2", "--device", "cpu", "-q"]
+    code, err = invoke(*common, "--steps", "3", "--save-every", "2")
+    assert code == 0, err
+    assert "1 unreadable photo(s) skipped" in err
+    first = torch.load(out, weights_only=True)
+    assert first["steps"] == 3 and len(first["phases"]) == 1 and first["phases"][0]["to_step"] == 3
+
+    code, err = invoke(*common, "--steps", "3")  # the same -o again without --resume: refused
+    assert code == 1 and "--resume" in err
+    code, err = invoke(*common, "--steps", "5", "--resume", out)
+    assert code == 0, err
+    assert "resuming at step 3" in err
+    state = torch.load(out, weights_only=True)
+    assert state["steps"] == 5 and [(p["from_step"], p["to_step"]) for p in state["phases"]] == [(0, 3), (3, 5)]
+    assert torch.equal(state["channel_means"]["relu4_1"], first["channel_means"]["relu4_1"])
+    assert state["optimizer"]["state"][0]["step"].item() == 5  # Adam's moments carried over, not reset
+    assert not any(torch.equal(state["decoder"][k], first["decoder"][k]) for k in first["decoder"])
+
+    # the decoder file beside it is what `run --decoder` uses
+    shipped = torch.load(decoder_path(out), weights_only=True)
+    assert shipped["steps"] == 5 and all(v.dtype == torch.float16 for v in shipped["decoder"].values())
+    code, err = invoke("run", CHICAGO, "--style", MATISSE, "--method", "adain", "--decoder", decoder_path(out),
+                       "--size", "64", "-o", tmp_path / "o.png", "-q")
+    assert code == 0, err
+    w, h = load_image(CHICAGO).size
+    assert load_image(tmp_path / "o.png").size == (64, round(64 * h / w))
+    rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
+    assert rows[0][:3] == ["step", "content", "style"] and [r[0] for r in rows[1:]] == ["3", "5"]
+
+
+def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> None:
+    content, style = data
+    code, err = invoke("train-decoder", "--data-content", tmp_path / "nope", "--data-style", style,
+                       "-o", tmp_path / "d.pt", "--crop", "64")
+    assert code == 1 and "nope: no such folder" in err and "Traceback" not in err
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", tmp_path / "d.pt",
+                       "--resume", bogus, "--crop", "64")
+    assert code == 1 and "bogus.pt: not a decoder checkpoint" in err and len(err.strip().splitlines()) == 1
+    code, err = invoke("run", CHICAGO, "--style", MATISSE, "--method", "adain", "--decoder", bogus,
+                       "-o", tmp_path / "o.jpg")
+    assert code == 1 and "bogus.pt: not a decoder file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.jpg").exists()
+
+
+# --- the shipped decoder, end to end -------------------------------------------------------------
+
+def test_shipped_decoder_is_bundled_and_verified() -> None:
+    entry = weights.get_entry(DECODER)
+    assert entry.bundled and entry.package == "stylize_cli"
+    assert weights.verify(entry) == {"data/adain_decoder.pt": "ok"}
+    card = weights.local_path(entry, entry.files[0]).with_suffix(".md").read_text()
+    assert "steps" in card and "stylize train-decoder" in card
+
+
+@pytest.mark.e2e
+def test_cli_stylizes_with_the_shipped_decoder(tmp_path: Path) -> None:
+    """The judge on an unseen pair: a real stylization, the photo still there."""
+    out = tmp_path / "out.jpg"
+    code, err = invoke("run", CHICAGO, "--style", RESERVOIR, "--method", "adain", "--size", "384", "-o", out)
+    assert code == 0, err
+    scores = judge(load_vgg19(), load_image(out).rgb, load_image(CHICAGO).rgb, load_image(RESERVOIR).rgb)
+    assert scores["style_ratio"] < 0.9 and scores["content_ratio"] < 0.8, scores
+
+
+@pytest.mark.e2e
+def test_alpha_weights_mask_and_odd_sizes() -> None:
+    vgg = load_vgg19()
+    photo = load_image(CHICAGO).rgb[..., :203, :251]  # sides not multiples of 8
+    style = load_image(RESERVOIR).rgb
+    ratios = []
+    for alpha in (0.0, 0.5, 1.0):
+        out = load_image(Stylizer(RESERVOIR, method="adain", alpha=alpha, device="cpu")(load_image_pil(photo))).rgb
+        assert out.shape == photo.shape
+        ratios.append(judge(vgg, out, photo, style)["style_ratio"])
+    assert ratios[0] > ratios[1] > ratios[2], ratios
+
+    def run(styles: list[Path], **options: object) -> torch.Tensor:
+        return load_image(Stylizer(styles, method="adain", device="cpu", **options)(load_image_pil(photo))).rgb
+
+    only_first = run([RESERVOIR, MATISSE], style_weights=[1, 0])
+    assert (only_first - run([RESERVOIR])).abs().max() <= 1 / 255
+    mixed = run([RESERVOIR, MATISSE], style_weights=[1, 1])
+    assert (mixed - only_first).abs().mean() > 0.02
+
+    mask = Path(need(IMAGES / "mask" / "mask.png"))
+    masked = run([RESERVOIR, MATISSE], mask=str(mask))
+    region = torch.nn.functional.interpolate(load_image(mask).rgb.mean(1, keepdim=True), size=photo.shape[-2:]) > 0.5
+    white, black = region.expand_as(masked), ~region.expand_as(masked)
+    only_second = run([MATISSE])
+    assert (masked - only_first)[white].abs().mean() < (masked - only_second)[white].abs().mean()
+    assert (masked - only_second)[black].abs().mean() < (masked - only_first)[black].abs().mean()
+    with pytest.raises(InputError, match="exactly two"):
+        run([RESERVOIR], mask=str(mask))
+
+
+def load_image_pil(rgb: torch.Tensor):  # type: ignore[no-untyped-def]
+    from stylize_cli.images import to_pil
+
+    return to_pil(rgb)
