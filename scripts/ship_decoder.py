@@ -22,7 +22,7 @@ DATA = ROOT / "src" / "stylize_cli" / "data"
 PAPER_STEPS = 160_000
 
 
-def card(state: dict, quality: dict | None) -> str:
+def card(state: dict, quality: dict | None, notes: list[str]) -> str:
     steps, phases, history = state["steps"], state["phases"], state["history"]
     batch_steps = sum((p["to_step"] - p["from_step"]) * p["batch"] for p in phases)
     lines = [
@@ -58,6 +58,7 @@ def card(state: dict, quality: dict | None) -> str:
                      f"{p['content_photos']} | {p['style_paintings']} |")
     lines += ["", "Commands, in order:", ""]
     lines += [f"    {p['command']}" for p in phases]
+    lines += [""] + [f"Note: {n}" for n in notes] if notes else []
     if history:
         lines += ["", "Mean losses over the 50 steps before each point:", "",
                   "| step | content | style (x10 in the total) |", "|---|---|---|"]
@@ -78,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--quality", type=Path, help="JSON written by bench/adain.py --quality --json")
+    parser.add_argument("--note", action="append", default=[], help="a line for the card (repeatable)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from stylize_cli.models.adain import FORMAT
@@ -90,7 +92,7 @@ def main() -> None:
     target = DATA / "adain_decoder.pt"
     torch.save(shipped, target)
     quality = json.loads(args.quality.read_text()) if args.quality else None
-    (DATA / "adain_decoder.md").write_text(card(shipped, quality), encoding="utf-8")
+    (DATA / "adain_decoder.md").write_text(card(shipped, quality, args.note), encoding="utf-8")
 
     manifest_path = ROOT / "weights_manifest.json"
     manifest = json.loads(manifest_path.read_text())
