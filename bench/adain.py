@@ -4,7 +4,7 @@ Quality (--quality): the judge's style and content ratios (`stylize_cli.losses.j
 lower is better) at --size px on fixed content x style pairs of ../shared/images,
 for adain (the shipped decoder, or --decoder), cin (predicted vectors) and gatys
 (same VGG-19; the slowest, so only its first --gatys-pairs pairs). Each method's
-outputs can be saved with --save DIR, and adain's as one grid with --grid FILE.
+outputs can be saved with --save DIR. --grid FILE draws adain on GRID's shippable pairs.
 
 Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
@@ -34,6 +34,9 @@ PAIRS = [("chicago.jpg", "the_resevoir_at_poitiers.jpg"), ("golden_gate.jpg", "w
          ("cornell.jpg", "scene_de_rue.jpg"), ("sailboat.jpg", "contrast_of_forms.jpg"),
          ("avril.jpg", "picasso_seated_nude_hr.jpg"), ("flowers.jpg", "la_muse.jpg"),
          ("astronaut.png", "mondrian_cropped.jpg"), ("lenna.jpg", "en_campo_gris.jpg")]
+#: for the README grid: only pictures we may ship (public-domain paintings, CC0/NASA photos)
+GRID = [("chelsea.png", "the_resevoir_at_poitiers.jpg"), ("rocket.jpg", "woman_with_hat_matisse.jpg"),
+        ("coffee.png", "mondrian_cropped.jpg"), ("astronaut.png", "contrast_of_forms.jpg")]
 SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reencode", "train128", "gpu"]
 
 
@@ -46,7 +49,6 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
 
     vgg = load_vgg19()
     rows: dict[str, list[dict[str, float]]] = {}
-    outputs: dict[str, list] = {}
     for method in methods:
         pairs = PAIRS[:gatys_pairs] if method == "gatys" else PAIRS
         options = {"decoder": decoder} if method == "adain" and decoder else {}
@@ -59,7 +61,6 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
             scores = judge(vgg, load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
             rows.setdefault(method, []).append({"content": content_name, "style": style_name,
                                                 "seconds": round(seconds, 2), **scores})
-            outputs.setdefault(method, []).append(out)
             if save:
                 save.mkdir(parents=True, exist_ok=True)
                 out.save(save / f"{method}_{Path(content_name).stem}_{Path(style_name).stem}.jpg", quality=92)
@@ -67,15 +68,20 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
                   f"content {scores['content_ratio']:.3f} ({seconds:.1f} s)", file=sys.stderr)
     mean = {m: {k: statistics.mean(r[k] for r in rs) for k in ("style_ratio", "content_ratio")}
             for m, rs in rows.items()}
-    return {"size": size, "pairs": len(PAIRS), "rows": rows, "mean": mean, "outputs": outputs}
+    return {"size": size, "pairs": len(PAIRS), "rows": rows, "mean": mean}
 
 
-def grid(outputs: list, path: Path, cell: int = 256) -> None:
-    """Content | style | adain for every pair, one row each."""
+def grid(path: Path, size: int, decoder: str | None, cell: int = 256) -> None:
+    """Photo | painting | adain, one row per GRID pair (shippable pictures only)."""
     from PIL import Image, ImageOps
 
-    sheet = Image.new("RGB", (3 * cell, len(outputs) * cell), "white")
-    for row, ((content, style), out) in enumerate(zip(PAIRS, outputs)):
+    from stylize_cli import Stylizer
+
+    options = {"decoder": decoder} if decoder else {}
+    sheet = Image.new("RGB", (3 * cell, len(GRID) * cell), "white")
+    for row, (content, style) in enumerate(GRID):
+        out = Stylizer(IMAGES / "style" / style, method="adain", size=size, device="cpu", **options)(
+            IMAGES / "content" / content)
         for col, im in enumerate((Image.open(IMAGES / "content" / content), Image.open(IMAGES / "style" / style),
                                   out)):
             sheet.paste(ImageOps.fit(im.convert("RGB"), (cell, cell)), (col * cell, row * cell))
@@ -167,14 +173,14 @@ def main() -> None:
                                  "command": " ".join(["python", "bench/adain.py", *sys.argv[1:]])}
     if args.quality:
         result = quality(args.methods.split(","), args.size, args.gatys_pairs, args.decoder, args.save)
-        if args.grid and "adain" in result["outputs"]:
-            grid(result["outputs"]["adain"], args.grid)
-        del result["outputs"]
-        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs; gatys on the first {args.gatys_pairs})")
+        gatys = f"; gatys on the first {args.gatys_pairs}" if "gatys" in args.methods else ""
+        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs{gatys})")
         print(f"{'method':8} {'style ratio':>12} {'content ratio':>14}")
         for method, mean in result["mean"].items():  # type: ignore[union-attr]
             print(f"{method:8} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
         report.update(result)
+    if args.grid:
+        grid(args.grid, args.size, args.decoder)
     if args.speed:
         speed = {}
         for what in SPEED:

@@ -188,7 +188,8 @@ def test_cli_stylizes_with_the_shipped_decoder(tmp_path: Path) -> None:
     code, err = invoke("run", CHICAGO, "--style", RESERVOIR, "--method", "adain", "--size", "384", "-o", out)
     assert code == 0, err
     scores = judge(load_vgg19(), load_image(out).rgb, load_image(CHICAGO).rgb, load_image(RESERVOIR).rgb)
-    assert scores["style_ratio"] < 0.9 and scores["content_ratio"] < 0.8, scores
+    # measured 0.358 and 0.492 with the step-1000 decoder; a better decoder only lowers them
+    assert scores["style_ratio"] < 0.45 and scores["content_ratio"] < 0.65, scores
 
 
 @pytest.mark.e2e
