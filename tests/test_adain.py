@@ -125,7 +125,7 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     out = tmp_path / "run" / "dec.pt"
     out.parent.mkdir()
     common = ["train-decoder", "--data-content", content, "--data-style", style, "-o", out,
-              "--crop", "64", "--style-size", "64", "--batch", "2", "--device", "cpu", "-q"]
+              "--crop", "64", "--style-size", "64", "--batch", "2", "--device", "cpu", "--normalise", "-q"]
     code, err = invoke(*common, "--steps", "3", "--save-every", "2")
     assert code == 0, err
     assert "1 unreadable photo(s) skipped" in err
