@@ -45,3 +45,18 @@ def _cpu() -> torch.device:
     if torch.get_num_threads() < cores:
         torch.set_num_threads(cores)
     return torch.device("cpu")
+
+
+#: --precision choices: None = plain fp32, otherwise the autocast dtype.
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def check_precision(name: str) -> None:
+    if name not in PRECISIONS:
+        raise InputError(f"unknown precision '{name}': choose {', '.join(PRECISIONS)}")
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """Autocast to the precision's dtype on `device`; a no-op context for fp32."""
+    dtype = PRECISIONS[precision]
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)

@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 
 from .. import weights
+from ..devices import autocast, check_precision
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import AdaIN, from_decoder_file
@@ -22,7 +23,6 @@ from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
-_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 _MODELS: dict[tuple[str, str], AdaIN] = {}
 
 
@@ -36,8 +36,7 @@ class AdainConfig:
     decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
 
     def __post_init__(self) -> None:
-        if self.precision not in _DTYPES:
-            raise InputError(f"unknown precision '{self.precision}': choose {', '.join(_DTYPES)}")
+        check_precision(self.precision)
         if not 0.0 <= self.alpha <= 1.0:
             raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if self.style_size < 32:
@@ -97,7 +96,7 @@ class Adain:
             raise InputError(f"--mask needs exactly two --style images (white areas, black areas), "
                              f"got {len(styles)}")
         proportions, _ = mixing_weights(weights)
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), autocast(self.device, self.config.precision):
             stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
         return AdainPrepared([(m.float(), s.float()) for m, s in stats], proportions)
 
@@ -113,10 +112,7 @@ class Adain:
         if self.mask is not None:
             mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
             mask = torch.nn.functional.pad(mask, (0, pw, 0, ph), mode="replicate").expand(x.shape[0], -1, -1, -1)
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), autocast(self.device, self.config.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask)
         return out[..., :h, :w].float().clamp(0, 1)
 
-    def _autocast(self) -> torch.autocast:
-        dtype = _DTYPES[self.config.precision]
-        return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)

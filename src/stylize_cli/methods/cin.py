@@ -14,6 +14,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..devices import autocast, check_precision
 from ..errors import InputError
 from ..images import fit
 from ..models.magenta import load_predictor, load_transfer
@@ -26,7 +27,6 @@ from . import ProgressCallback, mixing_weights
 #: on golden_gate at 1024 px with 256 px tiles: PSNR to the untiled result 35 dB with
 #: statistics at 1024, 26 dB at 512, 20 dB at 256.
 STATS_SIZE = 1024
-_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ class CinConfig:
     tile: int | None = None  #: process in tiles of this size (any image size, bounded memory)
 
     def __post_init__(self) -> None:
-        if self.precision not in _DTYPES:
-            raise InputError(f"unknown precision '{self.precision}': choose {', '.join(_DTYPES)}")
+        check_precision(self.precision)
         if not 0.0 <= self.alpha <= 1.0:
             raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if self.tile is not None and self.tile < 64:
@@ -96,9 +95,7 @@ class Cin:
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
-        dtype = _DTYPES[self.config.precision]
-        with torch.no_grad(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
-                                             enabled=dtype is not None):
+        with torch.no_grad(), autocast(self.device, self.config.precision):
             params = self.transfer.norm_params(vector)
             tile = self.config.tile
             if tile is None or max(x.shape[-2:]) <= tile:

@@ -15,7 +15,6 @@ What makes a CPU step cheaper without changing that objective:
 
 from __future__ import annotations
 
-import json
 import platform
 import random
 import time
@@ -29,6 +28,7 @@ from PIL import Image, ImageOps
 
 from .. import ops
 from ..atomic import atomic_write
+from ..devices import autocast
 from ..errors import InputError, Interrupted
 from ..images import IMAGE_SUFFIXES
 from ..methods import ProgressCallback, ProgressEvent
@@ -215,7 +215,6 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
             torch.save(decoder_file(decoder, encoder, **meta), fh)
 
     rng = random.Random(f"{config.seed}:{start}")
-    dtype = torch.bfloat16 if config.precision == "bf16" else None
     step, window = start, []
     try:
         for step in range(start + 1, config.steps + 1):
@@ -223,7 +222,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
                 group["lr"] = config.learning_rate / (1 + config.lr_decay * (step - 1))
             content = photos.batch(config.batch, rng).to(device, non_blocking=True)
             style = paintings.batch(config.batch, rng, encoder, device)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            with autocast(device, config.precision):
                 values = losses(encoder, decoder, content, style, config)
             opt.zero_grad(set_to_none=True)
             values["total"].backward()
@@ -268,8 +267,3 @@ def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
-
-
-def describe(state: dict[str, Any]) -> str:
-    """The training record of a checkpoint as JSON, for model cards."""
-    return json.dumps({k: state.get(k) for k in ("steps", "phases", "config")}, indent=2)
