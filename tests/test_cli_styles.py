@@ -86,7 +86,7 @@ def test_train_style_refuses_builtin_names_and_empty_folders(tmp_path: Path) -> 
     assert code == 1 and "cezanne: already a built-in style" in err
     (tmp_path / "empty").mkdir()
     code, _, err = run("train-style", PAINTING, "--name", "x", "--content-dir", tmp_path / "empty", "--steps", "1")
-    assert code == 1 and "empty: no readable images" in err
+    assert code == 1 and "empty: no images in the content folder" in err
 
 
 def test_single_photo_with_max_size_and_tile(tmp_path: Path) -> None:

@@ -57,6 +57,17 @@ class LoadedImage:
         return self.rgb.shape[-1], self.rgb.shape[-2]
 
 
+def image_files(folder: str | os.PathLike, role: str) -> list[Path]:
+    """Every image under `folder` (recursively, sorted, so runs are reproducible)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{folder}: no such folder (the {role} images)")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InputError(f"{folder}: no images in the {role} folder")
+    return files
+
+
 def max_pixels() -> int:
     value = os.environ.get("STYLIZE_MAX_PIXELS", "")
     return int(value) if value.isdigit() else DEFAULT_MAX_PIXELS

@@ -29,7 +29,7 @@ import platformdirs
 from filelock import FileLock, Timeout
 
 from .atomic import atomic_write
-from .errors import OfflineError, WeightsError
+from .errors import InputError, OfflineError, WeightsError
 
 CHUNK = 1 << 16
 _TRUE = {"1", "true", "yes", "on"}
@@ -331,6 +331,19 @@ def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a malformed pickle
         raise WeightsError(f"{path}: not a loadable checkpoint ({exc})") from None
+
+
+def load_user_file(path: str | os.PathLike, what: str) -> Any:
+    """A checkpoint the user named, so no manifest checksum exists for it: weights_only=True is
+    the guard (no code runs while it loads), and failures become one line naming the file."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except Exception as exc:  # torch raises many types for a malformed pickle
+        raise InputError(f"{path}: not a {what} ({exc.__class__.__name__})") from None
 
 
 

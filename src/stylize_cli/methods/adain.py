@@ -58,22 +58,13 @@ def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
             file = entry.files[0]
             state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
         else:
-            state = _load_user_decoder(decoder)
+            state = weights.load_user_file(decoder, "decoder file")
         try:
             model = from_decoder_file(state, load_vgg19("cpu"))
         except (ValueError, KeyError, RuntimeError) as exc:
             raise InputError(f"{decoder or DECODER}: not a usable AdaIN decoder ({exc})") from None
         _MODELS[key] = model.to(device)
     return _MODELS[key]
-
-
-def _load_user_decoder(path: str) -> object:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such decoder file") from None
-    except Exception as exc:
-        raise InputError(f"{path}: not a decoder file ({exc.__class__.__name__})") from None
 
 
 class Adain:

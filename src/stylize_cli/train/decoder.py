@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from .. import ops
+from .. import ops, weights
 from ..atomic import atomic_write
 from ..devices import autocast
 from ..errors import InputError, Interrupted
-from ..images import IMAGE_SUFFIXES
+from ..images import image_files
 from ..methods import ProgressCallback, ProgressEvent
 from ..models.adain import (CONTENT_LAYER, FORMAT, STYLE_LAYERS, Decoder, Encoder, channel_means,
                             decoder_file)
@@ -67,16 +67,6 @@ class TrainDecoderConfig:
             raise InputError("--steps and --batch must be at least 1")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
-
-
-def image_files(folder: str, role: str) -> list[Path]:
-    root = Path(folder)
-    if not root.is_dir():
-        raise InputError(f"{folder}: no such folder (the {role} images)")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InputError(f"{folder}: no images in the {role} folder")
-    return files
 
 
 def load_small(path: Path, shorter: int, square: bool = False) -> torch.Tensor | None:
@@ -157,12 +147,7 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
 
 def load_state(path: Path) -> dict[str, Any]:
     """A training checkpoint or a decoder file (the shipped one included) to resume from."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except Exception as exc:
-        raise InputError(f"{path}: not a decoder checkpoint ({exc.__class__.__name__})") from None
+    state = weights.load_user_file(path, "decoder checkpoint")
     if not isinstance(state, dict) or state.get("format") not in (TRAIN_FORMAT, FORMAT):
         raise InputError(f"{path}: not a decoder checkpoint (no '{TRAIN_FORMAT}' or '{FORMAT}' format tag)")
     return state

@@ -20,7 +20,7 @@ import torch
 from .. import ops
 from ..atomic import atomic_write
 from ..errors import InputError, Interrupted
-from ..images import IMAGE_SUFFIXES, fit, load_image
+from ..images import fit, image_files, load_image
 from ..losses import CONTENT_LAYER, STYLE_LAYERS, ContentLoss
 from ..methods import ProgressCallback, ProgressEvent
 from ..methods.cin import Cin, CinConfig
@@ -58,9 +58,7 @@ def load_photos(folder: Path | None, scale: int, warn: Callable[[str], None]) ->
     if folder is None:
         paths = sample_photos()  # the photos shipped with the package
     else:
-        if not folder.is_dir():
-            raise InputError(f"{folder}: no such folder")
-        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = image_files(folder, "content")
     photos, skipped = [], 0
     for path in paths:
         try:
