@@ -6,6 +6,10 @@ for adain (the shipped decoder, or --decoder), cin (predicted vectors) and gatys
 (same VGG-19; the slowest, so only its first --gatys-pairs pairs). Each method's
 outputs can be saved with --save DIR. --grid FILE draws adain on GRID's shippable pairs.
 
+Reconstruction (--recon): PSNR of adain at alpha 0 (decode(encode(photo))) against the photo,
+on the same photos. It tracks what the judge misses: an undertrained decoder's hatching and
+streaks show up even with no style applied, and fade as this number rises.
+
 Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
 - adain N reencode: the same with the style encoded again for every photo
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import resource
 import statistics
@@ -69,6 +74,25 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
     mean = {m: {k: statistics.mean(r[k] for r in rs) for k in ("style_ratio", "content_ratio")}
             for m, rs in rows.items()}
     return {"size": size, "pairs": len(PAIRS), "rows": rows, "mean": mean}
+
+
+def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
+    import torch.nn.functional as F
+
+    from stylize_cli import Stylizer
+    from stylize_cli.images import fit, load_image
+
+    options = {"decoder": decoder} if decoder else {}
+    rows = []
+    for content_name, style_name in PAIRS:
+        content = IMAGES / "content" / content_name
+        out = load_image(Stylizer(IMAGES / "style" / style_name, method="adain", size=size, alpha=0.0,
+                                  device="cpu", **options)(content)).rgb
+        photo = fit(load_image(content).rgb, size)
+        psnr = -10 * math.log10(F.mse_loss(out, photo).item())
+        rows.append({"content": content_name, "psnr_db": round(psnr, 2)})
+        print(f"  reconstruction {content_name}: {psnr:.2f} dB", file=sys.stderr)
+    return {"rows": rows, "psnr_db": statistics.mean(r["psnr_db"] for r in rows)}
 
 
 def grid(path: Path, size: int, decoder: str | None, cell: int = 256) -> None:
@@ -155,6 +179,7 @@ def train_speed(device, crop: int, steps: int) -> dict[str, float]:  # type: ign
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--recon", action="store_true")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--methods", default="adain,cin,gatys")
     parser.add_argument("--size", type=int, default=512)
@@ -179,6 +204,10 @@ def main() -> None:
         for method, mean in result["mean"].items():  # type: ignore[union-attr]
             print(f"{method:8} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
         report.update(result)
+    if args.recon:
+        recon = reconstruction(args.size, args.decoder)
+        print(f"\nadain reconstruction (alpha 0) at {args.size} px: {recon['psnr_db']:.2f} dB PSNR")
+        report["reconstruction"] = recon
     if args.grid:
         grid(args.grid, args.size, args.decoder)
     if args.speed:

@@ -72,6 +72,10 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
                   "| method | style ratio | content ratio |", "|---|---|---|"]
         lines += [f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |"
                   for m, r in quality["mean"].items()]
+    if quality and "reconstruction" in quality:
+        lines += ["", f"Reconstruction (adain at alpha 0, decode(encode(photo)) against the photo, same photos, "
+                  f"{quality['size']} px): {quality['reconstruction']['psnr_db']:.2f} dB PSNR. Hatching and "
+                  "streaks from an undertrained decoder show here even with no style applied."]
     return "\n".join(lines) + "\n"
 
 
