@@ -102,6 +102,16 @@ def test_decoder_upsamples_eight_times_and_training_lowers_the_loss() -> None:
         opt.step()
     assert values["total"].item() < 0.5 * first
 
+    # the identity loss: the decoder redrawing the photo from the photo's own features
+    plain = losses(encoder, decoder, content, style, config)  # type: ignore[arg-type]
+    with_identity = losses(encoder, decoder, content, style,  # type: ignore[arg-type]
+                           TrainDecoderConfig("", "", crop=64, identity_weight=2.0))
+    with torch.no_grad():
+        redrawn = decoder(encoder(content, ["relu4_1"])["relu4_1"])
+    assert torch.allclose(with_identity["identity"], torch.nn.functional.mse_loss(redrawn, content), rtol=1e-4)
+    assert torch.allclose(with_identity["total"], plain["total"] + 2.0 * with_identity["identity"], rtol=1e-5)
+    assert "identity" not in plain
+
 
 # --- train-decoder ----------------------------------------------------------------------------
 
@@ -153,6 +163,14 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     assert load_image(tmp_path / "o.png").size == (64, round(64 * h / w))
     rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
     assert rows[0][:3] == ["step", "content", "style"] and [r[0] for r in rows[1:]] == ["3", "5"]
+
+    code, err = invoke(*common, "--steps", "6", "--resume", out, "--identity-weight", "100")
+    assert code == 0, err
+    state = torch.load(out, weights_only=True)
+    assert [p["identity_weight"] for p in state["phases"]] == [0.0, 0.0, 100.0]
+    assert 0 < state["history"][-1]["identity"] < 1  # pixel MSE of [0, 1] images
+    rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
+    assert rows[3][:4] == ["step", "content", "style", "identity"] and rows[4][0] == "6"  # a new header
 
 
 def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> None:

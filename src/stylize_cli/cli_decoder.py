@@ -31,6 +31,9 @@ from .errors import ExitStatus, InputError, Interrupted
 @click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
 @click.option("--style-weight", type=click.FloatRange(0), default=10.0, show_default=True)
+@click.option("--identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Add an identity loss: the decoder redraws each photo from its own features, "
+                   "pixel MSE times this (0 = the paper's recipe).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16 autocast: for GPUs.")
 @click.option("--normalise/--raw-vgg", default=False, show_default=True,
@@ -42,7 +45,8 @@ from .errors import ExitStatus, InputError, Interrupted
 @click.option("--device", default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
-                  style_size: int, batch: int, lr: float, style_weight: float, precision: str,
+                  style_size: int, batch: int, lr: float, style_weight: float, identity_weight: float,
+                  precision: str,
                   normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
     """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017).
 
@@ -61,6 +65,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
         raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
                                 batch=batch, learning_rate=lr, style_weight=style_weight,
+                                identity_weight=identity_weight,
                                 precision=precision, normalise=normalise, seed=seed,
                                 save_every=save_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])

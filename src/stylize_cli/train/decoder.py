@@ -52,6 +52,10 @@ class TrainDecoderConfig:
     lr_decay: float = 5e-5  #: lr = learning_rate / (1 + lr_decay * step), as the paper's code
     style_weight: float = 10.0
     content_weight: float = 1.0
+    #: Weight of an identity loss ||g(f(c)) - c||² in pixels (Park & Lee 2019, SANet), off in the
+    #: paper's recipe. It trains the decoder to invert the encoder, which the relu4_1 content loss
+    #: alone leaves loose enough for hatching and streaks in flat areas (see the model card).
+    identity_weight: float = 0.0
     precision: str = "fp32"  #: fp32, or bf16 autocast (GPUs)
     #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: measured
     #: (crop 64, batch 4, 200 steps each, judge at 256 px on bench/adain.py's 8 pairs) the raw
@@ -65,6 +69,8 @@ class TrainDecoderConfig:
             raise InputError("--crop must be a multiple of 8 and at least 64; --style-size at least 64")
         if self.steps < 1 or self.batch < 1:
             raise InputError("--steps and --batch must be at least 1")
+        if self.identity_weight < 0:
+            raise InputError("--identity-weight must be at least 0")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
 
@@ -135,14 +141,24 @@ class Paintings:
 
 def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Stats,
            config: TrainDecoderConfig) -> dict[str, torch.Tensor]:
+    n = len(content)
     with torch.no_grad():
-        target = ops.adain(encoder(content, [CONTENT_LAYER])[CONTENT_LAYER], *style[CONTENT_LAYER])
-    feats = encoder(decoder(target), STYLE_LAYERS)
+        features = encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]
+        target = ops.adain(features, *style[CONTENT_LAYER])
+    if config.identity_weight:  # one decoder pass for both: AdaIN(f(c), f(c)) = f(c)
+        drawn, identity = decoder(torch.cat([target, features])).split(n)
+    else:
+        drawn = decoder(target)
+    feats = encoder(drawn, STYLE_LAYERS)
     content_loss = F.mse_loss(feats[CONTENT_LAYER], target)
     style_loss = sum(F.mse_loss(m, style[k][0]) + F.mse_loss(s, style[k][1])
                      for k in STYLE_LAYERS for m, s in [ops.mean_std(feats[k])])
     total = config.content_weight * content_loss + config.style_weight * style_loss
-    return {"content": content_loss, "style": style_loss, "total": total}  # type: ignore[dict-item]
+    values = {"content": content_loss, "style": style_loss}
+    if config.identity_weight:
+        values["identity"] = F.mse_loss(identity, content)
+        total = total + config.identity_weight * values["identity"]
+    return {**values, "total": total}  # type: ignore[dict-item]
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -184,7 +200,8 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
             opt.load_state_dict(state["optimizer"])
         log(f"resuming at step {start} from {resume}")
     phase = {"from_step": start, "to_step": start, "seconds": 0.0, "crop": config.crop, "batch": config.batch,
-             "style_size": config.style_size, "device": _hardware(device), "precision": config.precision,
+             "style_size": config.style_size,
+             "identity_weight": config.identity_weight, "device": _hardware(device), "precision": config.precision,
              "content_photos": len(photos.images), "style_paintings": len(paintings.files),
              "date": time.strftime("%Y-%m-%d"), "command": command}
     phases.append(phase)
@@ -240,12 +257,19 @@ def log_path(out: Path) -> Path:
 
 
 def _append_log(path: Path, row: dict[str, float], seconds: float, lr: float) -> None:
-    """One line per 50 steps: mean losses since the last line, seconds into this run, lr."""
-    new = not path.exists()
+    """One line per 50 steps: mean losses since the last line, seconds into this run, lr.
+
+    A run whose losses differ from the file's (an identity loss switched on) starts a new header.
+    """
+    header = "\t".join([*row, "seconds", "lr"])
+    last = ""
+    if path.exists():
+        with open(path, encoding="utf-8") as fh:
+            last = ([line.strip() for line in fh if line.startswith("step\t")] or [""])[-1]
     with open(path, "a", encoding="utf-8") as fh:
-        if new:
-            fh.write("step\tcontent\tstyle\ttotal\tseconds\tlr\n")
-        fh.write(f"{row['step']}\t{row['content']}\t{row['style']}\t{row['total']}\t{seconds:.0f}\t{lr:.3g}\n")
+        if last != header:
+            fh.write(header + "\n")
+        fh.write("\t".join([str(v) for v in row.values()] + [f"{seconds:.0f}", f"{lr:.3g}"]) + "\n")
 
 
 def _hardware(device: torch.device) -> str:
