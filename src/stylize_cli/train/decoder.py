@@ -10,11 +10,14 @@ What makes a CPU step cheaper without changing that objective:
 - the photos are decoded once and kept in memory as uint8 at twice the crop
   size (the paper's 512 px resize for 256 px crops, scaled);
 - a painting's statistics depend only on the painting, so each is encoded
-  once (whole, shorter side to `style_size`, centre square) and cached.
+  once (whole, shorter side to `style_size`, centre square) and cached, on
+  disk too (OUT.paintings.pt), so resuming does not encode them again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import platform
 import random
 import time
@@ -37,6 +40,7 @@ from ..models.adain import (CONTENT_LAYER, FORMAT, STYLE_LAYERS, Decoder, Encode
 from ..models.vgg import load_vgg19
 
 TRAIN_FORMAT = "stylize-adain-train/1"
+CACHE_FORMAT = "stylize-adain-painting-stats/1"
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -115,11 +119,35 @@ class Photos:
 
 
 class Paintings:
-    """The style images and their encoder statistics, computed the first time each is drawn."""
+    """The style images and their encoder statistics, computed the first time each is drawn.
 
-    def __init__(self, files: list[Path], size: int) -> None:
-        self.files, self.size = files, size
+    The statistics persist in a cache file beside the checkpoint, so a resumed
+    run does not pay again for the paintings its predecessors encoded (on a CPU
+    that is most of the first few hundred steps after every restart).
+    """
+
+    def __init__(self, root: str, size: int, encoder: Encoder, cache: Path | None = None) -> None:
+        self.files, self.size, self.cache = image_files(root, "style"), size, cache
+        self.names = [f"{os.path.relpath(f, root)}:{f.stat().st_size}" for f in self.files]  # edited = new
+        means = b"".join(encoder.channel_means[k].cpu().numpy().tobytes() for k in sorted(encoder.channel_means))
+        self.key = f"{CACHE_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
         self.stats: dict[int, Stats] = {}
+        if cache is not None and cache.exists():
+            stored = weights.load_user_file(cache, "painting statistics cache")
+            if isinstance(stored, dict) and stored.get("key") == self.key:
+                device = encoder.mean.device
+                index = {name: i for i, name in enumerate(self.names)}
+                self.stats = {index[name]: {k: (m.to(device), s.to(device)) for k, (m, s) in v.items()}
+                              for name, v in stored["stats"].items() if name in index}
+        self.saved = len(self.stats)
+
+    def save(self) -> None:
+        if self.cache is None or len(self.stats) == self.saved:
+            return
+        stats = {self.names[i]: {k: (m.cpu(), s.cpu()) for k, (m, s) in v.items()} for i, v in self.stats.items()}
+        with atomic_write(self.cache) as fh:
+            torch.save({"key": self.key, "stats": stats}, fh)
+        self.saved = len(self.stats)
 
     @torch.no_grad()
     def batch(self, n: int, rng: random.Random, encoder: Encoder, device: torch.device) -> Stats:
@@ -180,8 +208,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     state = load_state(resume) if resume else None
     log("decoding the content photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log)
-    paintings = Paintings(image_files(config.style_dir, "style"), config.style_size)
-    log(f"{len(photos.images)} photos, {len(paintings.files)} paintings")
+    image_files(config.style_dir, "style")  # a missing or empty folder is reported before any work
     vgg = load_vgg19(device)
     if state is None:  # a fresh run: normalise the encoder on the photos it will see
         rng = random.Random(config.seed)
@@ -190,6 +217,9 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     else:
         means = state["channel_means"]
     encoder = Encoder(vgg, means).to(device)
+    paintings = Paintings(config.style_dir, config.style_size, encoder, cache_path(out))
+    log(f"{len(photos.images)} photos, {len(paintings.files)} paintings "
+        f"({len(paintings.stats)} with statistics cached in {cache_path(out)})")
     decoder = Decoder().to(device)
     opt = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate)
     start, phases, history = 0, [], []
@@ -215,6 +245,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
                         "channel_means": means, **meta}, fh)
         with atomic_write(decoder_path(out)) as fh:
             torch.save(decoder_file(decoder, encoder, **meta), fh)
+        paintings.save()
 
     rng = random.Random(f"{config.seed}:{start}")
     step, window = start, []
@@ -250,6 +281,10 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
 def decoder_path(out: Path) -> Path:
     return out.with_name(out.stem + ".decoder.pt")
+
+
+def cache_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".paintings.pt")
 
 
 def log_path(out: Path) -> Path:
