@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -171,6 +175,24 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     assert 0 < state["history"][-1]["identity"] < 1  # pixel MSE of [0, 1] images
     rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
     assert rows[3][:4] == ["step", "content", "style", "identity"] and rows[4][0] == "6"  # a new header
+
+
+def test_sigterm_saves_the_checkpoint_and_exits_130(tmp_path: Path, data: tuple[Path, Path]) -> None:
+    """What a cluster's time limit or `kill` sends; SIGINT is ignored in scripts' background jobs."""
+    content, style = data
+    out = tmp_path / "dec.pt"
+    cmd = [sys.executable, "-m", "stylize_cli.cli", "train-decoder", "--data-content", str(content),
+           "--data-style", str(style), "-o", str(out), "--crop", "64", "--style-size", "64", "--batch", "2",
+           "--device", "cpu", "--save-every", "1", "--steps", "100000", "-q"]
+    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not out.exists():
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"continue with: --resume {out}" in err and "Traceback" not in err
+    assert 1 <= torch.load(out, weights_only=True)["steps"] < 100_000
 
 
 def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> None:

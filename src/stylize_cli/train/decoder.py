@@ -38,6 +38,7 @@ from ..methods import ProgressCallback, ProgressEvent
 from ..models.adain import (CONTENT_LAYER, FORMAT, STYLE_LAYERS, Decoder, Encoder, channel_means,
                             decoder_file)
 from ..models.vgg import load_vgg19
+from .stop import StopRequests
 
 TRAIN_FORMAT = "stylize-adain-train/1"
 CACHE_FORMAT = "stylize-adain-painting-stats/1"
@@ -203,7 +204,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
                   log: Callable[[str], None] = lambda _: None) -> int:
     """Train to `config.steps`, writing `out` (resumable) and `out`.decoder.pt (usable by --decoder).
 
-    Returns the step reached. Ctrl-C saves first, then raises Interrupted.
+    Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
     state = load_state(resume) if resume else None
     log("decoding the content photos into memory")
@@ -249,32 +250,35 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     rng = random.Random(f"{config.seed}:{start}")
     step, window = start, []
-    try:
-        for step in range(start + 1, config.steps + 1):
-            for group in opt.param_groups:
-                group["lr"] = config.learning_rate / (1 + config.lr_decay * (step - 1))
-            content = photos.batch(config.batch, rng).to(device, non_blocking=True)
-            style = paintings.batch(config.batch, rng, encoder, device)
-            with autocast(device, config.precision):
-                values = losses(encoder, decoder, content, style, config)
-            opt.zero_grad(set_to_none=True)
-            values["total"].backward()
-            opt.step()
-            window.append({k: v.item() for k, v in values.items()})
-            if step % 50 == 0 or step == config.steps:
-                history.append({"step": step, **{k: round(sum(w[k] for w in window) / len(window), 5)
-                                                  for k in window[0]}})
-                window = []
-                _append_log(log_path(out), history[-1], time.monotonic() - began, opt.param_groups[0]["lr"])
-            if progress:
-                progress(ProgressEvent("train-decoder", step, config.steps, window[-1] if window else
-                                       {k: v for k, v in history[-1].items() if k != "step"}))
-            if step % config.save_every == 0 or time.monotonic() - last_save > 600:
-                save(step)
-                last_save = time.monotonic()
-    except KeyboardInterrupt:
-        save(step - 1)
-        raise Interrupted(None) from None
+    with StopRequests() as stop:
+        try:
+            for step in range(start + 1, config.steps + 1):
+                for group in opt.param_groups:
+                    group["lr"] = config.learning_rate / (1 + config.lr_decay * (step - 1))
+                content = photos.batch(config.batch, rng).to(device, non_blocking=True)
+                style = paintings.batch(config.batch, rng, encoder, device)
+                with autocast(device, config.precision):
+                    values = losses(encoder, decoder, content, style, config)
+                opt.zero_grad(set_to_none=True)
+                values["total"].backward()
+                opt.step()
+                window.append({k: v.item() for k, v in values.items()})
+                if step % 50 == 0 or step == config.steps:
+                    history.append({"step": step, **{k: round(sum(w[k] for w in window) / len(window), 5)
+                                                      for k in window[0]}})
+                    window = []
+                    _append_log(log_path(out), history[-1], time.monotonic() - began, opt.param_groups[0]["lr"])
+                if progress:
+                    progress(ProgressEvent("train-decoder", step, config.steps, window[-1] if window else
+                                           {k: v for k, v in history[-1].items() if k != "step"}))
+                if stop.requested or step % config.save_every == 0 or time.monotonic() - last_save > 600:
+                    save(step)
+                    last_save = time.monotonic()
+                if stop.requested:
+                    raise Interrupted(None)
+        except KeyboardInterrupt:  # signalled twice: the step under way is incomplete
+            save(step - 1)
+            raise Interrupted(None) from None
     save(step)
     return step
 
