@@ -151,6 +151,9 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     code, err = invoke(*common, "--steps", "5", "--resume", out)
     assert code == 0, err
     assert "resuming at step 3" in err and "2 paintings (2 with statistics cached in" in err
+    cache = torch.load(out.with_name("dec.paintings.pt"), weights_only=True)
+    mean, _ = next(iter(cache["stats"].values()))["relu4_1"]
+    assert mean.shape == (1, 512, 1, 1) and mean.untyped_storage().nbytes() == 512 * 4  # not the whole batch
     state = torch.load(out, weights_only=True)
     assert state["steps"] == 5 and [(p["from_step"], p["to_step"]) for p in state["phases"]] == [(0, 3), (3, 5)]
     assert torch.equal(state["channel_means"]["relu4_1"], first["channel_means"]["relu4_1"])

@@ -145,7 +145,8 @@ class Paintings:
     def save(self) -> None:
         if self.cache is None or len(self.stats) == self.saved:
             return
-        stats = {self.names[i]: {k: (m.cpu(), s.cpu()) for k, (m, s) in v.items()} for i, v in self.stats.items()}
+        stats = {self.names[i]: {k: (m.cpu().clone(), s.cpu().clone()) for k, (m, s) in v.items()}  # own storage
+                 for i, v in self.stats.items()}
         with atomic_write(self.cache) as fh:
             torch.save({"key": self.key, "stats": stats}, fh)
         self.saved = len(self.stats)
