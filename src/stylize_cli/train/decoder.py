@@ -127,8 +127,8 @@ class Paintings:
     that is most of the first few hundred steps after every restart).
     """
 
-    def __init__(self, root: str, size: int, encoder: Encoder, cache: Path | None = None) -> None:
-        self.files, self.size, self.cache = image_files(root, "style"), size, cache
+    def __init__(self, root: str, files: list[Path], size: int, encoder: Encoder, cache: Path | None = None) -> None:
+        self.files, self.size, self.cache = files, size, cache
         self.names = [f"{os.path.relpath(f, root)}:{f.stat().st_size}" for f in self.files]  # edited = new
         means = b"".join(encoder.channel_means[k].cpu().numpy().tobytes() for k in sorted(encoder.channel_means))
         self.key = f"{CACHE_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
@@ -210,7 +210,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     state = load_state(resume) if resume else None
     log("decoding the content photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log)
-    image_files(config.style_dir, "style")  # a missing or empty folder is reported before any work
+    style_files = image_files(config.style_dir, "style")
     vgg = load_vgg19(device)
     if state is None:  # a fresh run: normalise the encoder on the photos it will see
         rng = random.Random(config.seed)
@@ -219,7 +219,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     else:
         means = state["channel_means"]
     encoder = Encoder(vgg, means).to(device)
-    paintings = Paintings(config.style_dir, config.style_size, encoder, cache_path(out))
+    paintings = Paintings(config.style_dir, style_files, config.style_size, encoder, cache_path(out))
     log(f"{len(photos.images)} photos, {len(paintings.files)} paintings "
         f"({len(paintings.stats)} with statistics cached in {cache_path(out)})")
     decoder = Decoder().to(device)
@@ -232,8 +232,8 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
             opt.load_state_dict(state["optimizer"])
         log(f"resuming at step {start} from {resume}")
     phase = {"from_step": start, "to_step": start, "seconds": 0.0, "crop": config.crop, "batch": config.batch,
-             "style_size": config.style_size,
-             "identity_weight": config.identity_weight, "device": _hardware(device), "precision": config.precision,
+             "style_size": config.style_size, "identity_weight": config.identity_weight,
+             "device": _hardware(device), "precision": config.precision,
              "content_photos": len(photos.images), "style_paintings": len(paintings.files),
              "date": time.strftime("%Y-%m-%d"), "command": command}
     phases.append(phase)
