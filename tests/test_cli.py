@@ -151,7 +151,9 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
     with subprocess.Popen(
             [sys.executable, "-m", "stylize_cli.cli", "run", str(CONTENT), "--style", str(STYLE),
              "--size", "96", "--iterations", "100000", "-o", str(out)],
-            stderr=subprocess.PIPE, text=True, env=env) as proc:
+            stderr=subprocess.PIPE, text=True, env=env,
+            # a shell's background job (`pytest &` in a script) has SIGINT ignored, and children inherit that
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
         assert proc.stderr is not None
         assert proc.stderr.readline().startswith("Stylizing")
         line = proc.stderr.readline()  # the first plain progress line: optimizing now
