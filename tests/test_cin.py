@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,9 @@ from PIL import Image
 
 from stylize_cli import Stylizer, stylize, weights
 from stylize_cli.convert.tflite import read_constants
-from stylize_cli.errors import InputError, WeightsError
+from stylize_cli.errors import InputError, Interrupted, WeightsError
 from stylize_cli.images import fit, load_image
+from stylize_cli.methods import ProgressEvent
 from stylize_cli.losses import judge
 from stylize_cli.models.magenta import (PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor,
                                         load_transfer)
@@ -197,6 +200,16 @@ def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
     result = train_style(style, photos, config, device, checkpoint)
     assert len(result.history) == 16 and checkpoint.is_file()
     assert loss(result.vector.view(1, 100)) < before
+
+    # SIGTERM (kill, a cluster's time limit) finishes the step, saves it and stops
+    def terminate_at_step_3(event: ProgressEvent) -> None:
+        if event.step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = tmp_path / "stopped.pt"
+    with pytest.raises(Interrupted):
+        train_style(style, photos, config, device, stopped, progress=terminate_at_step_3, cin=cin)
+    assert torch.load(stopped, weights_only=True)["step"] == 3
 
 
 def test_bf16_autocast_stays_close_to_fp32() -> None:

@@ -27,6 +27,7 @@ from ..methods.cin import Cin, CinConfig
 from ..models.vgg import load_vgg19
 from ..samples import sample_photos
 from ..styles import Style
+from .stop import StopRequests
 
 
 @dataclass(frozen=True)
@@ -118,21 +119,24 @@ def train_style(style_image: torch.Tensor, photos: Sequence[torch.Tensor], confi
                                       "history": history, "optimizer": opt.state_dict()})
 
     step = start
-    try:
-        for step in range(start + 1, config.steps + 1):
-            crop = random_crop(rng.choice(photos), config.size, rng).to(device)
-            losses = objective(objective_parts, vector, crop, config)
-            opt.zero_grad()
-            losses["total"].backward()
-            opt.step()
-            history.append({k: v.item() for k, v in losses.items()})
-            if progress:
-                progress(ProgressEvent("train-style", step, config.steps, history[-1]))
-            if step % config.checkpoint_every == 0:
-                save(step)
-    except KeyboardInterrupt:
-        save(step - 1)
-        raise Interrupted(None) from None
+    with StopRequests() as stop:
+        try:
+            for step in range(start + 1, config.steps + 1):
+                crop = random_crop(rng.choice(photos), config.size, rng).to(device)
+                losses = objective(objective_parts, vector, crop, config)
+                opt.zero_grad()
+                losses["total"].backward()
+                opt.step()
+                history.append({k: v.item() for k, v in losses.items()})
+                if progress:
+                    progress(ProgressEvent("train-style", step, config.steps, history[-1]))
+                if stop.requested or step % config.checkpoint_every == 0:
+                    save(step)
+                if stop.requested:
+                    raise Interrupted(None)
+        except KeyboardInterrupt:  # signalled twice: the step under way is incomplete
+            save(step - 1)
+            raise Interrupted(None) from None
     return TrainResult(vector.detach().cpu().view(-1), config.steps, history)
 
 
