@@ -46,6 +46,7 @@ PAIRS = [("chicago.jpg", "the_resevoir_at_poitiers.jpg"), ("golden_gate.jpg", "w
 #: for the README grid: only pictures we may ship (public-domain paintings, CC0/NASA photos)
 GRID = [("chelsea.png", "the_resevoir_at_poitiers.jpg"), ("rocket.jpg", "woman_with_hat_matisse.jpg"),
         ("coffee.png", "mondrian_cropped.jpg"), ("astronaut.png", "contrast_of_forms.jpg")]
+SPEED_STYLE = "the_resevoir_at_poitiers.jpg"  #: --speed stylizes PAIRS' photos with this painting
 SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reencode", "train128", "gpu"]
 
 
@@ -122,7 +123,7 @@ def speed_one(what: str) -> dict[str, object]:
     from stylize_cli import Stylizer
     from stylize_cli.images import load_image
 
-    style = IMAGES / "style" / "the_resevoir_at_poitiers.jpg"
+    style = IMAGES / "style" / SPEED_STYLE
     photos = [load_image(IMAGES / "content" / name) for name, _ in PAIRS]
     if what.startswith("adain"):
         size = int(what[5:].rstrip("reusencod"))
