@@ -43,7 +43,10 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
         "relu1_1..relu4_1; Adam, lr 1e-4 with inverse-time decay 5e-5"
         + ("; in the phases with an identity weight, + that weight x the pixel MSE of the decoder redrawing "
            "the photo from its own relu4_1 features (Park & Lee 2019), added to undo the hatching and streaks "
-           "of the paper's objective alone." if any(p.get("identity_weight") for p in phases) else "."),
+           "of the paper's objective alone." if any(p.get("identity_weight") for p in phases) else ".")
+        + (" Where the features weight is set, + that weight x the same redrawing's MSE in VGG features at "
+           "relu1_1..relu4_1, each layer relative to the photo's." if any(p.get("feature_identity_weight")
+                                                                      for p in phases) else ""),
         "- Data: content photos from the project's training set `shared/photos/` (VOC, ImageNet sample, "
         "BSDS500, Urban100, ...) and paintings from `shared/paintings/` (hand-picked + WikiArt at 224 px). "
         "They are training data only: not shipped, not used for evaluation. Their licences are "
@@ -52,13 +55,13 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
         f"## Training: {steps:,} steps ({batch_steps:,} images); the paper trained 160,000 steps at batch 8 "
         f"({100 * batch_steps / (PAPER_STEPS * 8):.1f}% of that)",
         "",
-        "| steps | crop | style size | identity weight | batch | hardware | precision | seconds | date | photos "
+        "| steps | crop | style size | identity weight (pixels / features) | batch | hardware | precision | seconds | date | photos "
         "| paintings |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in phases:
         lines.append(f"| {p['from_step']}-{p['to_step']} | {p['crop']} | {p['style_size']} | "
-                     f"{p.get('identity_weight', 0):g} | {p['batch']} | "
+                     f"{p.get('identity_weight', 0):g} / {p.get('feature_identity_weight', 0):g} | {p['batch']} | "
                      f"{p['device']} | {p['precision']} | {p['seconds']:.0f} | {p['date']} | "
                      f"{p['content_photos']} | {p['style_paintings']} |")
     lines += ["", "Commands, in order:", ""]
@@ -66,10 +69,11 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
     lines += [""] + [f"Note: {n}" for n in notes] if notes else []
     if history:
         lines += ["", "Mean losses over the 50 steps before each point:", "",
-                  "| step | content | style (x10 in the total) | identity (pixel MSE) |", "|---|---|---|---|"]
+                  "| step | content | style (x10 in the total) | identity (pixel MSE) | identity (features) |",
+                  "|---|---|---|---|---|"]
         pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
         lines += [f"| {history[i]['step']} | {history[i]['content']:.3f} | {history[i]['style']:.3f} | "
-                  f"{history[i].get('identity', '')} |" for i in pick]
+                  f"{history[i].get('identity', '')} | {history[i].get('identity_features', '')} |" for i in pick]
     if quality:
         lines += ["", f"## Quality (`{quality['command']}`)", "",
                   "Judge ratios, lower is better (see `stylize_cli.losses.judge`); mean over the "

@@ -116,6 +116,17 @@ def test_decoder_upsamples_eight_times_and_training_lowers_the_loss() -> None:
     assert torch.allclose(with_identity["total"], plain["total"] + 2.0 * with_identity["identity"], rtol=1e-5)
     assert "identity" not in plain
 
+    # the same redrawing judged in VGG features, each layer relative to the photo's feature energy
+    with_features = losses(encoder, decoder, content, style,  # type: ignore[arg-type]
+                           TrainDecoderConfig("", "", crop=64, feature_identity_weight=3.0))
+    with torch.no_grad():
+        photo, again = encoder(content, STYLE_LAYERS), encoder(redrawn, STYLE_LAYERS)
+    relative = sum(((again[k] - photo[k]) ** 2).mean() / (photo[k] ** 2).mean() for k in STYLE_LAYERS)
+    assert relative > 0.01  # a half-trained decoder does not redraw exactly: the check below can fail
+    assert torch.allclose(with_features["identity_features"], relative, rtol=1e-4)
+    assert torch.allclose(with_features["total"], plain["total"] + 3.0 * relative, rtol=1e-5)
+    assert "identity" not in with_features
+
 
 # --- train-decoder ----------------------------------------------------------------------------
 
@@ -171,13 +182,16 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
     assert rows[0][:3] == ["step", "content", "style"] and [r[0] for r in rows[1:]] == ["3", "5"]
 
-    code, err = invoke(*common, "--steps", "6", "--resume", out, "--identity-weight", "100")
+    code, err = invoke(*common, "--steps", "6", "--resume", out, "--identity-weight", "100",
+                       "--feature-identity-weight", "10")
     assert code == 0, err
     state = torch.load(out, weights_only=True)
-    assert [p["identity_weight"] for p in state["phases"]] == [0.0, 0.0, 100.0]
+    assert [(p["identity_weight"], p["feature_identity_weight"]) for p in state["phases"]] == \
+        [(0.0, 0.0), (0.0, 0.0), (100.0, 10.0)]
     assert 0 < state["history"][-1]["identity"] < 1  # pixel MSE of [0, 1] images
+    assert 0 < state["history"][-1]["identity_features"] < 100  # relative errors: O(1) per layer, not raw VGG
     rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
-    assert rows[3][:4] == ["step", "content", "style", "identity"] and rows[4][0] == "6"  # a new header
+    assert rows[3][:5] == ["step", "content", "style", "identity", "identity_features"] and rows[4][0] == "6"
 
 
 def test_sigterm_saves_the_checkpoint_and_exits_130(tmp_path: Path, data: tuple[Path, Path]) -> None:

@@ -34,6 +34,9 @@ from .errors import ExitStatus, InputError, Interrupted
 @click.option("--identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Add an identity loss: the decoder redraws each photo from its own features, "
                    "pixel MSE times this (0 = the paper's recipe).")
+@click.option("--feature-identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="The same redrawing compared in VGG features (relu1_1..relu4_1, each layer's MSE relative "
+                   "to the photo's), times this: teaches textures, where pixel MSE teaches a blur.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16 autocast: for GPUs.")
 @click.option("--normalise/--raw-vgg", default=False, show_default=True,
@@ -46,7 +49,7 @@ from .errors import ExitStatus, InputError, Interrupted
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
                   style_size: int, batch: int, lr: float, style_weight: float, identity_weight: float,
-                  precision: str,
+                  feature_identity_weight: float, precision: str,
                   normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
     """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017).
 
@@ -65,7 +68,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
         raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
                                 batch=batch, learning_rate=lr, style_weight=style_weight,
-                                identity_weight=identity_weight,
+                                identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
                                 precision=precision, normalise=normalise, seed=seed,
                                 save_every=save_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])

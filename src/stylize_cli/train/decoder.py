@@ -61,6 +61,12 @@ class TrainDecoderConfig:
     #: paper's recipe. It trains the decoder to invert the encoder, which the relu4_1 content loss
     #: alone leaves loose enough for hatching and streaks in flat areas (see the model card).
     identity_weight: float = 0.0
+    #: Weight of the same redrawing compared in VGG features at relu1_1..relu4_1 (SANet's second
+    #: identity loss): pixel MSE is content with a blur, so it leaves fur drawn as hatching; the low
+    #: layers tell the decoder which texture belongs there. Each layer's MSE is relative to the
+    #: photo's feature energy there, else relu4_1 (activations 250x relu1_1's) drowns the rest.
+    #: Costs one more encoder pass, on the redrawn photos.
+    feature_identity_weight: float = 0.0
     precision: str = "fp32"  #: fp32, or bf16 autocast (GPUs)
     #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: measured
     #: (crop 64, batch 4, 200 steps each, judge at 256 px on bench/adain.py's 8 pairs) the raw
@@ -74,8 +80,8 @@ class TrainDecoderConfig:
             raise InputError("--crop must be a multiple of 8 and at least 64; --style-size at least 64")
         if self.steps < 1 or self.batch < 1:
             raise InputError("--steps and --batch must be at least 1")
-        if self.identity_weight < 0:
-            raise InputError("--identity-weight must be at least 0")
+        if self.identity_weight < 0 or self.feature_identity_weight < 0:
+            raise InputError("--identity-weight and --feature-identity-weight must be at least 0")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
 
@@ -171,15 +177,20 @@ class Paintings:
 
 def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Stats,
            config: TrainDecoderConfig) -> dict[str, torch.Tensor]:
-    n = len(content)
+    n, redraw = len(content), bool(config.identity_weight or config.feature_identity_weight)
     with torch.no_grad():
-        features = encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]
+        photo = encoder(content, STYLE_LAYERS if config.feature_identity_weight else [CONTENT_LAYER])
+        features = photo[CONTENT_LAYER]
         target = ops.adain(features, *style[CONTENT_LAYER])
-    if config.identity_weight:  # one decoder pass for both: AdaIN(f(c), f(c)) = f(c)
+    if redraw:  # one decoder pass for both: AdaIN(f(c), f(c)) = f(c)
         drawn, identity = decoder(torch.cat([target, features])).split(n)
     else:
         drawn = decoder(target)
-    feats = encoder(drawn, STYLE_LAYERS)
+    if config.feature_identity_weight:  # and one encoder pass
+        both = encoder(torch.cat([drawn, identity]), STYLE_LAYERS)
+        feats, redrawn = {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
+    else:
+        feats = encoder(drawn, STYLE_LAYERS)
     content_loss = F.mse_loss(feats[CONTENT_LAYER], target)
     style_loss = sum(F.mse_loss(m, style[k][0]) + F.mse_loss(s, style[k][1])
                      for k in STYLE_LAYERS for m, s in [ops.mean_std(feats[k])])
@@ -188,6 +199,10 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
     if config.identity_weight:
         values["identity"] = F.mse_loss(identity, content)
         total = total + config.identity_weight * values["identity"]
+    if config.feature_identity_weight:
+        values["identity_features"] = sum(F.mse_loss(redrawn[k], photo[k]) / photo[k].pow(2).mean()
+                                          for k in STYLE_LAYERS)
+        total = total + config.feature_identity_weight * values["identity_features"]
     return {**values, "total": total}  # type: ignore[dict-item]
 
 
@@ -233,6 +248,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
         log(f"resuming at step {start} from {resume}")
     phase = {"from_step": start, "to_step": start, "seconds": 0.0, "crop": config.crop, "batch": config.batch,
              "style_size": config.style_size, "identity_weight": config.identity_weight,
+             "feature_identity_weight": config.feature_identity_weight,
              "device": _hardware(device), "precision": config.precision,
              "content_photos": len(photos.images), "style_paintings": len(paintings.files),
              "date": time.strftime("%Y-%m-%d"), "command": command}
