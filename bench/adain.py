@@ -7,8 +7,9 @@ for adain (the shipped decoder, or --decoder), cin (predicted vectors) and gatys
 outputs can be saved with --save DIR. --grid FILE draws adain on GRID's shippable pairs.
 
 Reconstruction (--recon): PSNR of adain at alpha 0 (decode(encode(photo))) against the photo,
-on the same photos. It tracks what the judge misses: an undertrained decoder's hatching and
-streaks show up even with no style applied, and fade as this number rises.
+on the same photos, and the texture error: relu1_1 and relu2_1 features of that redraw off the
+photo's, relative to theirs. They track what the judge misses: an undertrained decoder's hatching
+and streaks show up even with no style applied; PSNR rewards a blur, the texture error does not.
 
 Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
@@ -82,12 +83,15 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
 
 
 def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
+    import torch
     import torch.nn.functional as F
 
     from stylize_cli import Stylizer
     from stylize_cli.images import fit, load_image
+    from stylize_cli.models.vgg import load_vgg19
 
     options = {"decoder": decoder} if decoder else {}
+    vgg, low = load_vgg19(), ["relu1_1", "relu2_1"]
     rows = []
     for content_name, style_name in PAIRS:
         content = IMAGES / "content" / content_name
@@ -95,9 +99,13 @@ def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
                                   device="cpu", **options)(content)).rgb
         photo = fit(load_image(content).rgb, size)
         psnr = -10 * math.log10(F.mse_loss(out, photo).item())
-        rows.append({"content": content_name, "psnr_db": round(psnr, 2)})
-        print(f"  reconstruction {content_name}: {psnr:.2f} dB", file=sys.stderr)
-    return {"rows": rows, "psnr_db": statistics.mean(r["psnr_db"] for r in rows)}
+        with torch.no_grad():  # texture: fine features off relative to the photo's (hatching for fur)
+            got, want = vgg(out, low), vgg(photo, low)
+            texture = statistics.mean(float(F.mse_loss(got[k], want[k]) / want[k].pow(2).mean()) for k in low)
+        rows.append({"content": content_name, "psnr_db": round(psnr, 2), "texture_error": round(texture, 3)})
+        print(f"  reconstruction {content_name}: {psnr:.2f} dB, texture error {texture:.3f}", file=sys.stderr)
+    return {"rows": rows, "psnr_db": statistics.mean(r["psnr_db"] for r in rows),
+            "texture_error": statistics.mean(r["texture_error"] for r in rows)}
 
 
 def grid(path: Path, size: int, decoder: str | None, cell: int = 256) -> None:
@@ -243,7 +251,8 @@ def main() -> None:
         report.update(result)
     if args.recon:
         recon = reconstruction(args.size, args.decoder)
-        print(f"\nadain reconstruction (alpha 0) at {args.size} px: {recon['psnr_db']:.2f} dB PSNR")
+        print(f"\nadain reconstruction (alpha 0) at {args.size} px: {recon['psnr_db']:.2f} dB PSNR, "
+              f"texture error {recon['texture_error']:.3f} (relu1_1, relu2_1 relative MSE)")
         report["reconstruction"] = recon
     if args.grid:
         grid(args.grid, args.size, args.decoder)
