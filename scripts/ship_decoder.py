@@ -83,8 +83,11 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
                   for m, r in quality["mean"].items()]
     if quality and "reconstruction" in quality:
         lines += ["", f"Reconstruction (adain at alpha 0, decode(encode(photo)) against the photo, same photos, "
-                  f"{quality['size']} px): {quality['reconstruction']['psnr_db']:.2f} dB PSNR. Hatching and "
-                  "streaks from an undertrained decoder show here even with no style applied."]
+                  f"{quality['size']} px): {quality['reconstruction']['psnr_db']:.2f} dB PSNR"
+                  + (f", texture error {quality['reconstruction']['texture_error']:.3f} (relu1_1 and relu2_1 "
+                     "features off the photo's, relative; lower is better)"
+                     if "texture_error" in quality["reconstruction"] else "")
+                  + ". Hatching and streaks from an undertrained decoder show here even with no style applied."]
     return "\n".join(lines) + "\n"
 
 
