@@ -32,7 +32,8 @@ SHARED = ROOT.parent / "shared"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 TRAIN_SH = """#!/bin/bash
-# Continue the shipped AdaIN decoder on the GPU, the issue's GPU recipe: 256 px crops, bf16 autocast.
+# Continue the shipped AdaIN decoder on the GPU: the shipped recipe at the issue's GPU settings
+# (256 px crops, bf16 autocast).
 # Stops itself with SIGTERM after TRAIN_SECONDS (train-decoder then saves and exits 130).
 # TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
 #   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
@@ -42,7 +43,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision; print("torch", torch.__version__, torchvision.__version__, torch.cuda.is_available())'
 timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli.cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume shipped \\
-  --crop 256 --style-size 256 --identity-weight 1e7 --precision bf16 --device cuda --save-every 1000 \\
+  --crop 256 --style-size 256 --identity-weight 1e7 --feature-identity-weight 1e5 \\
+  --precision bf16 --device cuda --save-every 1000 \\
   $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
