@@ -89,6 +89,7 @@ def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
     from stylize_cli import Stylizer
     from stylize_cli.images import fit, load_image
     from stylize_cli.models.vgg import load_vgg19
+    from stylize_cli.ops import relative_mse
 
     options = {"decoder": decoder} if decoder else {}
     vgg, low = load_vgg19(), ["relu1_1", "relu2_1"]
@@ -101,7 +102,7 @@ def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
         psnr = -10 * math.log10(F.mse_loss(out, photo).item())
         with torch.no_grad():  # texture: fine features off relative to the photo's (hatching for fur)
             got, want = vgg(out, low), vgg(photo, low)
-            texture = statistics.mean(float(F.mse_loss(got[k], want[k]) / want[k].pow(2).mean()) for k in low)
+            texture = statistics.mean(float(relative_mse(got[k], want[k])) for k in low)
         rows.append({"content": content_name, "psnr_db": round(psnr, 2), "texture_error": round(texture, 3)})
         print(f"  reconstruction {content_name}: {psnr:.2f} dB, texture error {texture:.3f}", file=sys.stderr)
     return {"rows": rows, "psnr_db": statistics.mean(r["psnr_db"] for r in rows),

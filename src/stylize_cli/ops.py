@@ -34,6 +34,12 @@ def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, t
     return features.mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
 
 
+def relative_mse(features: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """MSE divided by the reference's mean square, so VGG layers whose activations differ by
+    orders of magnitude count alike."""
+    return (features - reference).pow(2).mean() / reference.pow(2).mean()
+
+
 def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor) -> torch.Tensor:
     """Adaptive instance normalisation: the content features with the style's channel statistics."""
     mean, std = mean_std(content)

@@ -200,8 +200,7 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
         values["identity"] = F.mse_loss(identity, content)
         total = total + config.identity_weight * values["identity"]
     if config.feature_identity_weight:
-        values["identity_features"] = sum(F.mse_loss(redrawn[k], photo[k]) / photo[k].pow(2).mean()
-                                          for k in STYLE_LAYERS)
+        values["identity_features"] = sum(ops.relative_mse(redrawn[k], photo[k]) for k in STYLE_LAYERS)
         total = total + config.feature_identity_weight * values["identity_features"]
     return {**values, "total": total}  # type: ignore[dict-item]
 
