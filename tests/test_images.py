@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from stylize_cli.errors import InputError
+from stylize_cli.errors import InputError, StylizeError
 from stylize_cli.images import check_writable, fit, load_image, save_image, to_pil
 
 from .conftest import IMAGES, need
@@ -81,6 +81,13 @@ def test_alpha_is_kept_through_save(tmp_path: Path) -> None:
     assert a[0].mean() < 30 and a[-1].mean() > 220  # the gradient survived
     save_image(to_pil(loaded.rgb, loaded.alpha), tmp_path / "out.jpg")  # JPEG drops alpha quietly
     assert opened(tmp_path / "out.jpg").mode == "RGB"
+
+
+def test_a_result_with_nan_pixels_is_refused_not_saved() -> None:
+    rgb = torch.rand(1, 3, 4, 4)
+    rgb[0, 1, 2, 2] = float("nan")
+    with pytest.raises(StylizeError, match="NaN or infinite pixels.*--precision fp32"):
+        to_pil(rgb)
 
 
 @pytest.mark.parametrize("suffix,fmt", [(".jpg", "JPEG"), (".png", "PNG"), (".webp", "WEBP"), (".tif", "TIFF")])

@@ -29,6 +29,18 @@ def test_mean_std() -> None:
         ops.mean_std(torch.rand(3, 10, 10))
 
 
+def test_statistics_of_fp16_features_do_not_overflow() -> None:
+    """Raw VGG-19 relu4_1 features have stds in the hundreds: their variance is past fp16's 65504."""
+    f = (torch.randn(1, 4, 16, 16) * 400 + 100).half()
+    mean, std = ops.mean_std(f)
+    assert mean.dtype == std.dtype == torch.float32 and torch.isfinite(std).all()
+    torch.testing.assert_close(std.flatten(), f.float().std(dim=(2, 3), unbiased=False).flatten(), rtol=1e-3, atol=0)
+    out = ops.adain(f, mean.flip(1), std.flip(1))
+    assert torch.isfinite(out).all()
+    masked_mean, masked_std = ops.masked_mean_std(f, torch.ones(1, 1, 16, 16))
+    torch.testing.assert_close(masked_std, std, rtol=1e-3, atol=0)
+
+
 def test_yiq_round_trip_and_grey_luminance() -> None:
     x = torch.rand(1, 3, 5, 7)
     torch.testing.assert_close(ops.yiq_to_rgb(ops.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write
-from .errors import InputError
+from .errors import InputError, StylizeError
 
 ImageSource = Union[str, os.PathLike, Image.Image]
 
@@ -166,7 +166,11 @@ def resize(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
 
 def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
     """1x3xHxW (0..1) → PIL; alpha is resized to the result if sizes differ."""
-    rgb = rgb.detach().float().cpu().clamp(0, 1)[0]
+    rgb = rgb.detach().float().cpu()[0]
+    if not torch.isfinite(rgb).all():  # NaN would be cast to arbitrary bytes and saved as a picture
+        raise StylizeError("the result has NaN or infinite pixels (a numerical overflow); "
+                           "try again with --precision fp32")
+    rgb = rgb.clamp(0, 1)
     array = (rgb.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
     im = Image.fromarray(array, "RGB")
     if alpha is not None:

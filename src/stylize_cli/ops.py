@@ -27,9 +27,14 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and standard deviation over H, W (shape Nx C x1x1)."""
+    """Per-channel mean and standard deviation over H, W (shape Nx C x1x1), in fp32.
+
+    In fp16 the variance of raw VGG-19 features overflows (relu4_1 stds reach the hundreds,
+    fp16 ends at 65504), and AdaIN then divides by inf; fp32 costs nothing at this size.
+    """
     if features.dim() != 4:
         raise ValueError(f"features must be NxCxHxW, got {tuple(features.shape)}")
+    features = features.float()
     var = features.var(dim=(2, 3), keepdim=True, unbiased=False)
     return features.mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
 
@@ -48,7 +53,8 @@ def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tens
 
 def masked_mean_std(features: torch.Tensor, mask: torch.Tensor,
                     eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """Channel mean and std over the positions where `mask` (Nx1xHxW, 0/1) is 1."""
+    """Channel mean and std over the positions where `mask` (Nx1xHxW, 0/1) is 1 (fp32, as mean_std)."""
+    features = features.float()
     area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
     mean = (features * mask).sum(dim=(2, 3), keepdim=True) / area
     var = ((features - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area
