@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from stylize_cli import Stylizer, ops, weights
 from stylize_cli.cli import cli
+from stylize_cli.devices import adain_precision
 from stylize_cli.errors import InputError
 from stylize_cli.images import load_image
 from stylize_cli.losses import judge
@@ -239,14 +240,26 @@ def test_shipped_decoder_is_bundled_and_verified() -> None:
 
 
 @pytest.mark.e2e
-def test_cli_stylizes_with_the_shipped_decoder(tmp_path: Path) -> None:
-    """The judge on an unseen pair: a real stylization, the photo still there."""
+def test_cli_stylizes_with_the_shipped_decoder_by_default(tmp_path: Path) -> None:
+    """The main command on an unseen pair: adain chosen for a style image, a real stylization, the
+    photo still there."""
     out = tmp_path / "out.jpg"
-    code, err = invoke("run", CHICAGO, "--style", RESERVOIR, "--method", "adain", "--size", "384", "-o", out)
-    assert code == 0, err
+    code, err = invoke("run", CHICAGO, "--style", RESERVOIR, "--size", "384", "-o", out)
+    assert code == 0 and "with adain on" in err, err
     scores = judge(load_vgg19(), load_image(out).rgb, load_image(CHICAGO).rgb, load_image(RESERVOIR).rgb)
-    # measured 0.358 and 0.492 with the step-1000 decoder; a better decoder only lowers them
-    assert scores["style_ratio"] < 0.45 and scores["content_ratio"] < 0.65, scores
+    # measured 0.310 and 0.248 with the step-23,577 decoder (0.358 and 0.492 at step 1,000);
+    # 0.35 is the issue's bar for the mean style ratio
+    assert scores["style_ratio"] < 0.35 and scores["content_ratio"] < 0.35, scores
+
+
+def test_default_size_and_precision() -> None:
+    """Without --size a photo keeps its size up to 1024 px (memory grows with the pixels); bf16 only
+    on CUDA, where it was measured faster and within 40 dB of fp32."""
+    stylizer = Stylizer(RESERVOIR, device="cpu")
+    assert stylizer.method.name == "adain" and stylizer.method.precision == "fp32"
+    assert stylizer(load_image_pil(torch.rand(1, 3, 24, 1100))).size == (1024, 22)
+    assert stylizer(load_image_pil(torch.rand(1, 3, 24, 100))).size == (100, 24)
+    assert adain_precision(torch.device("cuda")) == "bf16" and adain_precision(torch.device("mps")) == "fp32"
 
 
 @pytest.mark.e2e

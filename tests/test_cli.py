@@ -19,7 +19,7 @@ from .conftest import IMAGES, WEIGHTS_MIRROR
 
 CONTENT = IMAGES / "content" / "chicago.jpg"
 STYLE = IMAGES / "style" / "woman_with_hat_matisse.jpg"
-FAST = ["--size", "32", "--iterations", "2", "-q"]
+FAST = ["--size", "32", "-q"]  # adain, the default for style images
 
 
 def invoke(*args: str | Path) -> tuple[int, str]:
@@ -108,11 +108,13 @@ def test_default_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_demo_runs_on_the_shipped_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["run", "--size", "48", "--iterations", "3"])
+    result = CliRunner().invoke(cli, ["run", "--size", "48"])
     assert result.exit_code == 0, result.stderr
-    assert "Wrote stylize-demo.jpg" in result.stderr
+    assert "(adain)" in result.stderr and "with adain on" in result.stderr and "Wrote stylize-demo.jpg" in result.stderr
     with Image.open(tmp_path / "stylize-demo.jpg") as im:
         assert im.size == (48, 32)
+    result = CliRunner().invoke(cli, ["demo", "--size", "48", "--iterations", "2", "-o", "g.jpg"])
+    assert result.exit_code == 0 and "(gatys)" in result.stderr, result.stderr  # a gatys option picks gatys
 
 
 def test_weights_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +152,7 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
             [sys.executable, "-m", "stylize_cli.cli", "run", str(CONTENT), "--style", str(STYLE),
-             "--size", "96", "--iterations", "100000", "-o", str(out)],
+             "-m", "gatys", "--size", "96", "--iterations", "100000", "-o", str(out)],
             stderr=subprocess.PIPE, text=True, env=env,
             # a shell's background job (`pytest &` in a script) has SIGINT ignored, and children inherit that
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:

@@ -49,7 +49,7 @@ class Stylizer:
             raise InputError(f"unknown colour mode '{preserve_color}': choose {' or '.join(COLOR_MODES)}")
         self.styles = [_resolve(spec) for spec in specs]
         if method == "auto":  # a named style or style file implies the network it drives
-            method = "cin" if any(isinstance(s, Style) for s in self.styles) else "gatys"
+            method = "cin" if any(isinstance(s, Style) for s in self.styles) else "adain"
         if preserve_color == "histogram" and any(isinstance(s, Style) for s in self.styles):
             raise InputError("--preserve-color histogram recolours style images, and a named style "
                              "has none; use --preserve-color luminance")
@@ -139,6 +139,6 @@ def stylize(content: ImageSource, styles: StyleSpec | Sequence[StyleSpec], *,
     >>> stylize("photo.jpg", "painting.jpg", method="cin").save("out.jpg")
     >>> stylize("photo.jpg", "painting.jpg", method="gatys", size=256).save("out.jpg")
 
-    method="auto" picks cin for named styles and style files, gatys for images.
+    method="auto" picks cin for named styles and style files, adain for images.
     """
     return Stylizer(styles, method=method, **options)(content, progress)

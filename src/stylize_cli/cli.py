@@ -72,7 +72,8 @@ def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     d = _method_default
     options = [
         click.option("--size", type=click.IntRange(16),
-                     help=f"Long side of the output in px. [default: gatys {d('size')}, cin and adain the photo's own]"),
+                     help=f"Long side of the output in px. [default: gatys {d('size')}; adain the photo's own, "
+                          "at most 1024; cin the photo's own]"),
         click.option("--alpha", type=click.FloatRange(0, 1),
                      help="adain, cin: style strength; below 1 blends toward the photo's own features "
                           "(adain) or style vector (cin). [default: 1]"),
@@ -82,7 +83,8 @@ def _method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--decoder", type=click.Path(dir_okay=False),
                      help="adain: a decoder file from `stylize train-decoder`. [default: the shipped one]"),
         click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]),
-                     help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs). [default: fp32]"),
+                     help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
+                          "[default: adain bf16 on CUDA, fp32 elsewhere; cin fp32]"),
         click.option("--iterations", type=click.IntRange(1),
                      help=f"gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets half. [default: {d('iterations')}]"),
         click.option("--start-size", type=click.IntRange(16),
@@ -156,10 +158,10 @@ BATCH_FLAGS = ("recursive", "pattern", "extensions", "template", "mix", "overwri
                    "the style strength; several also set the blend). cin, adain: mixing proportions. "
                    "[default: 1 each]")
 @click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "gatys", "cin", "adain"]),
-              help="gatys: optimize the pixels (minutes; any style image). cin: Magenta's network, one "
-                   "pass (under a second; a painting, a named style or a style .json). adain: our "
-                   "trained decoder, one pass (any painting; --mask). auto: cin for named styles and "
-                   "style files, gatys for images.")
+              help="adain: our trained decoder, one pass (seconds; any painting; --mask). cin: Magenta's "
+                   "network, one pass (under a second; a painting, a named style or a style .json). "
+                   "gatys: optimize the pixels (minutes; any style image; the closest match). auto: "
+                   "adain for images, cin for named styles and style files.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file; the format follows the extension (jpg, png, webp, tif); a folder for "
                    "batch runs. [default: CONTENT_stylized_STYLE.EXT in the current folder]")
@@ -202,18 +204,20 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
 @_method_options
 @_common_options
 def demo(output: Path | None, **options: Any) -> None:
-    """Stylize the shipped sample photo with the shipped Matisse (about a minute on a laptop CPU)."""
+    """Stylize the shipped sample photo with the shipped Matisse (adain: seconds on a laptop CPU)."""
     _demo(output, options)
 
 
 def _demo(output: Path | None, options: dict[str, Any]) -> None:
+    from . import methods
     from .samples import PAINTING, PHOTOS, data_path
 
-    options = {"size": 256, "iterations": 100, **{k: v for k, v in options.items() if v is not None}}
-    click.echo(f"Demo: {PHOTOS[0]} in the style of Matisse's Woman with a Hat "
-               f"({options['size']} px, {options['iterations']} iterations).", err=True)
-    _stylize(data_path(PHOTOS[0]), [data_path(PAINTING)], None, "gatys",
-             output or Path("stylize-demo.jpg"), options)
+    options = {k: v for k, v in options.items() if v is not None}
+    # The default method, unless an option only gatys has (--iterations, ...) asks for gatys.
+    gatys_only = [k for k in options if methods.accepts("gatys", k) and not methods.accepts("adain", k)]
+    method = "gatys" if gatys_only else "adain"
+    click.echo(f"Demo: {PHOTOS[0]} in the style of Matisse's Woman with a Hat ({method}).", err=True)
+    _stylize(data_path(PHOTOS[0]), [data_path(PAINTING)], None, method, output or Path("stylize-demo.jpg"), options)
 
 
 def _default_output(content: Path, style: Path) -> Path:
@@ -238,7 +242,7 @@ def _stylize(content: Path, styles: list[Path], style_weights: list[float] | Non
     image = load_image(content)
     stylizer = Stylizer(styles, method=method, style_weights=style_weights, **common, **method_options)
     if not quiet:
-        click.echo(f"Stylizing {content} with {method} on {stylizer.device}…", err=True)
+        click.echo(f"Stylizing {content} with {stylizer.method.name} on {stylizer.device}…", err=True)
     with _ProgressBar(disable=quiet) as bar:
         try:
             result = stylizer(image, progress=bar.update)

@@ -56,6 +56,13 @@ def check_precision(name: str) -> None:
         raise InputError(f"unknown precision '{name}': choose {', '.join(PRECISIONS)}")
 
 
+def adain_precision(device: torch.device) -> str:
+    """adain's default: bf16 on CUDA, where an H100 ran 1.24x fp32's images/s at 512 px with the output
+    46.9 dB from fp32's (`bench/adain.py --speed --only gpu`); fp32 elsewhere (CPUs without bf16
+    units run it slower)."""
+    return "bf16" if device.type == "cuda" else "fp32"
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """Autocast to the precision's dtype on `device`; a no-op context for fp32."""
     dtype = PRECISIONS[precision]

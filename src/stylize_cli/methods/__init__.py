@@ -69,7 +69,9 @@ def create(name: str, device: torch.device, **options: Any) -> Method:
     unknown = sorted(o for o in options if not accepts(name, o))
     if unknown:
         known = ", ".join(sorted(f.name for f in dataclasses.fields(cls)))
-        raise InputError(f"method '{name}' has no option {', '.join(unknown)}; it takes {known}")
+        owners = [m for m in METHODS if m != name and all(accepts(m, o) for o in unknown)]
+        hint = f" (it is {' and '.join(owners)}'s: use --method {' or '.join(owners)})" if owners else ""
+        raise InputError(f"method '{name}' has no option {', '.join(unknown)}{hint}; it takes {known}")
     return _load(name, 1)(cls(**options), device)
 
 

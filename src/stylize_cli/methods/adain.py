@@ -15,28 +15,32 @@ from typing import Sequence
 import torch
 
 from .. import weights
-from ..devices import autocast, check_precision
+from ..devices import adain_precision, autocast, check_precision
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import AdaIN, from_decoder_file
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
 
+DEFAULT_MAX_SIZE = 1024  #: long side photos are brought down to when no --size is given
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
 _MODELS: dict[tuple[str, str], AdaIN] = {}
 
 
 @dataclass(frozen=True)
 class AdainConfig:
-    size: int | None = None  #: long side of the output; None keeps the photo's size
+    #: long side of the output; None keeps the photo's size up to DEFAULT_MAX_SIZE (memory grows
+    #: about 1.2 GB per megapixel: 7.3 GB at 3000x2000 on a CPU; a phone's 12 Mpx would not fit a laptop)
+    size: int | None = None
     style_size: int = 512  #: long side the paintings are seen at (brush strokes scale with it)
     alpha: float = 1.0  #: 1 = full style, 0 = the photo decoded back
-    precision: str = "fp32"  #: fp32, or fp16/bf16 autocast (GPUs)
+    precision: str | None = None  #: fp32, or fp16/bf16 autocast; None = devices.adain_precision
     mask: str | None = None  #: image: white = the first style, black = the second
     decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
 
     def __post_init__(self) -> None:
-        check_precision(self.precision)
+        if self.precision is not None:
+            check_precision(self.precision)
         if not 0.0 <= self.alpha <= 1.0:
             raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if self.style_size < 32:
@@ -75,6 +79,7 @@ class Adain:
         self.config = config
         self.device = device
         self.model = load_adain(device, config.decoder)
+        self.precision = config.precision or adain_precision(device)
         self.mask = None
         if config.mask is not None:
             rgb = load_image(config.mask).rgb
@@ -87,13 +92,13 @@ class Adain:
             raise InputError(f"--mask needs exactly two --style images (white areas, black areas), "
                              f"got {len(styles)}")
         proportions, _ = mixing_weights(weights)
-        with torch.no_grad(), autocast(self.device, self.config.precision):
+        with torch.no_grad(), autocast(self.device, self.precision):
             stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
         return AdainPrepared([(m.float(), s.float()) for m, s in stats], proportions)
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:
-        x = fit(content.to(self.device), self.config.size)
+        x = fit(content.to(self.device), self.config.size or min(DEFAULT_MAX_SIZE, max(content.shape[-2:])))
         h, w = x.shape[-2:]
         # The encoder halves the size three times; pad to a multiple of 8 and crop back.
         ph, pw = -h % 8, -w % 8
@@ -103,7 +108,7 @@ class Adain:
         if self.mask is not None:
             mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
             mask = torch.nn.functional.pad(mask, (0, pw, 0, ph), mode="replicate").expand(x.shape[0], -1, -1, -1)
-        with torch.no_grad(), autocast(self.device, self.config.precision):
+        with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask)
         return out[..., :h, :w].float().clamp(0, 1)
 
