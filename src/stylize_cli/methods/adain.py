@@ -94,7 +94,7 @@ class Adain:
         proportions, _ = mixing_weights(weights)
         with torch.no_grad(), autocast(self.device, self.precision):
             stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
-        return AdainPrepared([(m.float(), s.float()) for m, s in stats], proportions)
+        return AdainPrepared(stats, proportions)  # fp32 whatever the precision: ops.mean_std
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:
