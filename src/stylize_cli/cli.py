@@ -157,7 +157,7 @@ BATCH_FLAGS = ("recursive", "pattern", "extensions", "template", "mix", "overwri
               help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
                    "the style strength; several also set the blend). cin, adain: mixing proportions. "
                    "[default: 1 each]")
-@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "gatys", "cin", "adain"]),
+@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", "adain", "cin", "gatys"]),
               help="adain: our trained decoder, one pass (seconds; any painting; --mask). cin: Magenta's "
                    "network, one pass (under a second; a painting, a named style or a style .json). "
                    "gatys: optimize the pixels (minutes; any style image; the closest match). auto: "
