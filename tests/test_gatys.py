@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from stylize_cli import Stylizer, stylize
+from stylize_cli import Stylizer, api
 from stylize_cli.errors import InputError, Interrupted
 from stylize_cli.images import fit, load_image
 from stylize_cli.losses import judge, style_distance
@@ -19,6 +21,8 @@ from .conftest import IMAGES, need
 CONTENT = IMAGES / "content" / "chicago.jpg"
 STYLE = IMAGES / "style" / "woman_with_hat_matisse.jpg"
 STYLE2 = IMAGES / "style" / "mondrian_cropped.jpg"
+
+stylize = partial(api.stylize, method="gatys")  # adain is the default for style images
 
 
 def tiny_image(seed: int, size: tuple[int, int] = (40, 56)) -> Image.Image:
@@ -76,7 +80,7 @@ def test_ctrl_c_hands_back_the_image_at_full_size() -> None:
 
 
 def test_prepared_styles_are_reused_across_images() -> None:
-    stylizer = Stylizer([tiny_image(1), tiny_image(2)], style_weights=[3, 1], size=32, iterations=2)
+    stylizer = Stylizer([tiny_image(1), tiny_image(2)], method="gatys", style_weights=[3, 1], size=32, iterations=2)
     stylizer(tiny_image(3))
     prepared = stylizer._prepared
     assert prepared.weights == [0.75, 0.25] and prepared.strength == 4.0
