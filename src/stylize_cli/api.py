@@ -61,6 +61,8 @@ class Stylizer:
         self.method = methods.create(method, self.device, **options)
         self.preserve_color = preserve_color
         self.style_weights = [float(w) for w in style_weights]
+        if max_size is None and options.get("size") is None:  # the method's bound, if it has one
+            max_size = getattr(self.method, "default_max_size", None)
         self.max_size = max_size
         self._prepared: Any = None
 

@@ -136,7 +136,8 @@ def _batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "as_json", is_flag=True, help="Batch: one JSON record per job on stdout."),
         click.option("--shard", help="Batch: K/N processes a stable 1/N of the inputs; auto/N takes K "
                                      "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
-        click.option("--max-size", type=click.IntRange(16), help="Downscale photos larger than this first."),
+        click.option("--max-size", type=click.IntRange(16), help="Downscale photos larger than this first. "
+                     "[default: adain 1024 unless --size is given]"),
         click.option("--tile", type=click.IntRange(64), help="cin: stylize in tiles of this size (any "
                                                              "image size in bounded memory)."),
     ]

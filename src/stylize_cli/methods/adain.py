@@ -22,16 +22,13 @@ from ..models.adain import AdaIN, from_decoder_file
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
 
-DEFAULT_MAX_SIZE = 1024  #: long side photos are brought down to when no --size is given
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
 _MODELS: dict[tuple[str, str], AdaIN] = {}
 
 
 @dataclass(frozen=True)
 class AdainConfig:
-    #: long side of the output; None keeps the photo's size up to DEFAULT_MAX_SIZE (memory grows
-    #: about 1.2 GB per megapixel: 7.3 GB at 3000x2000 on a CPU; a phone's 12 Mpx would not fit a laptop)
-    size: int | None = None
+    size: int | None = None  #: long side of the output; None keeps the photo's size
     style_size: int = 512  #: long side the paintings are seen at (brush strokes scale with it)
     alpha: float = 1.0  #: 1 = full style, 0 = the photo decoded back
     precision: str | None = None  #: fp32, or fp16/bf16 autocast; None = devices.adain_precision
@@ -74,6 +71,10 @@ def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
 class Adain:
     name = "adain"
     batches = True  #: apply() takes N photos of one size at once
+    #: Stylizer brings larger photos down to this when neither --size nor --max-size is given: memory
+    #: grows about 1.2 GB per megapixel (7.3 GB at 3000x2000 on a CPU), so a phone's 12 Mpx would
+    #: not fit a laptop
+    default_max_size = 1024
 
     def __init__(self, config: AdainConfig, device: torch.device) -> None:
         self.config = config
@@ -98,7 +99,7 @@ class Adain:
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:
-        x = fit(content.to(self.device), self.config.size or min(DEFAULT_MAX_SIZE, max(content.shape[-2:])))
+        x = fit(content.to(self.device), self.config.size)
         h, w = x.shape[-2:]
         # The encoder halves the size three times; pad to a multiple of 8 and crop back.
         ph, pw = -h % 8, -w % 8
