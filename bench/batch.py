@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "images"
 PAINTING = IMAGES / "style" / "the_resevoir_at_poitiers.jpg"
-CLI = [sys.executable, "-m", "stylize_cli.cli", "run"]
+CLI = [sys.executable, "-m", "stylize_cli", "run"]
 
 
 def make_inputs(folder: Path, count: int) -> list[Path]:

@@ -42,7 +42,7 @@ export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
 OUT=${OUT:-out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision; print("torch", torch.__version__, torchvision.__version__, torch.cuda.is_available())'
-timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli.cli train-decoder \\
+timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume shipped \\
   --crop 256 --style-size 256 --identity-weight 1e7 --feature-identity-weight 1e5 \\
   --precision bf16 --device cuda --save-every 1000 \\

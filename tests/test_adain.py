@@ -199,7 +199,7 @@ def test_sigterm_saves_the_checkpoint_and_exits_130(tmp_path: Path, data: tuple[
     """What a cluster's time limit or `kill` sends; SIGINT is ignored in scripts' background jobs."""
     content, style = data
     out = tmp_path / "dec.pt"
-    cmd = [sys.executable, "-m", "stylize_cli.cli", "train-decoder", "--data-content", str(content),
+    cmd = [sys.executable, "-m", "stylize_cli", "train-decoder", "--data-content", str(content),
            "--data-style", str(style), "-o", str(out), "--crop", "64", "--style-size", "64", "--batch", "2",
            "--device", "cpu", "--save-every", "1", "--steps", "100000", "-q"]
     with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) as proc:

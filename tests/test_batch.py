@@ -46,7 +46,7 @@ def _mirror(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def stylize_cmd(*args: object) -> list[str]:
-    return [sys.executable, "-m", "stylize_cli.cli", "run", *map(str, args)]
+    return [sys.executable, "-m", "stylize_cli", "run", *map(str, args)]
 
 
 def test_plan_mirrors_the_tree_and_filters(photos: Path, tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ from PIL import Image
 from . import methods, ops
 from . import styles as styles_module
 from .devices import pick_device
-from .errors import InputError, Interrupted
+from .errors import InputError, Interrupted, OptionError
 from .images import ImageSource, LoadedImage, fit, load_image, resize, to_pil
 from .methods import ProgressCallback
 from .styles import Style, StyleSpec
 
 ColorMode = Literal["luminance", "histogram"]
 COLOR_MODES = ("luminance", "histogram")
+MIN_MAX_SIZE = 16  #: --max-size: the smallest working size any method can use
 
 
 class Stylizer:
@@ -53,16 +54,16 @@ class Stylizer:
         if preserve_color == "histogram" and any(isinstance(s, Style) for s in self.styles):
             raise InputError("--preserve-color histogram recolours style images, and a named style "
                              "has none; use --preserve-color luminance")
-        if style_size and methods.accepts(method, "style_size"):
-            options["style_size"] = style_size  # the method sizes its own style input
-        elif style_size:
-            self.styles = [fit(s, style_size) if isinstance(s, torch.Tensor) else s for s in self.styles]
+        if style_size is not None:
+            options["style_size"] = style_size  # each method sizes its own style input
+        if max_size is not None and max_size < MIN_MAX_SIZE:
+            raise OptionError(f"--max-size must be at least {MIN_MAX_SIZE}, got {max_size}")
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.method = methods.create(method, self.device, **options)
         self.preserve_color = preserve_color
         self.style_weights = [float(w) for w in style_weights]
         if max_size is None and options.get("size") is None:  # the method's bound, if it has one
-            max_size = getattr(self.method, "default_max_size", None)
+            max_size = self.method.default_max_size
         self.max_size = max_size
         self._prepared: Any = None
 
@@ -88,7 +89,7 @@ class Stylizer:
         Worth it on a GPU for feed-forward methods; with colour preservation each photo
         changes the prepared styles, so those go one by one.
         """
-        if self.preserve_color or len(images) < 2 or not getattr(self.method, "batches", False):
+        if self.preserve_color or len(images) < 2 or not self.method.batches:
             return [self(image) for image in images]
         rgbs = [self._working(image) for image in images]
         results: list[Image.Image | None] = [None] * len(images)

@@ -45,15 +45,19 @@ class Report:
     failed: int = 0
     seconds: float = 0.0
     failures: list[tuple[Job, str]] = field(default_factory=list)
+    interrupted: bool = False  #: stopped by Ctrl-C or SIGTERM before the last job
 
     @property
     def exit_status(self) -> int:
+        if self.interrupted:
+            return ExitStatus.INTERRUPTED
         return ExitStatus.PARTIAL if self.failed else ExitStatus.OK
 
     def summary(self) -> str:
         rate = self.done / self.seconds if self.seconds > 0 else 0.0
-        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
-                f"{self.seconds:.1f} s ({rate:.2f} images/s)")
+        return (("interrupted: " if self.interrupted else "")
+                + f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
+                  f"{self.seconds:.1f} s ({rate:.2f} images/s)")
 
 
 def parse_shard(text: str | None, environ: dict[str, str] | None = None) -> tuple[int, int] | None:
@@ -182,9 +186,11 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
         on_record: Callable[[Record], None] = lambda r: None, prefetch: int = 2, batch_size: int = 1) -> Report:
     """Run the jobs in order, decoding the next images in background threads.
 
-    With batch_size > 1, consecutive photos for one style go to `Stylizer.many`
-    together (one network pass per size on a GPU); a failing group is retried one
-    photo at a time, so one bad photo never costs the others.
+    With batch_size > 1, photos are gathered per style and each full group goes
+    to `Stylizer.many` together (one network pass per size on a GPU); a failing
+    group is retried one photo at a time, so one bad photo never costs the others.
+    Ctrl-C (KeyboardInterrupt, `Interrupted`) stops the run: finished outputs
+    stay, the photo under way is not written, and the report says so.
     """
     report = Report()
     start = time.perf_counter()
@@ -226,20 +232,25 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
             report.done += 1
             on_record(_record(job, "done", each, None))
 
-    group: list[tuple[Job, LoadedImage]] = []
-    with ThreadPoolExecutor(max_workers=prefetch) as pool:
+    groups: dict[str, list[tuple[Job, LoadedImage]]] = {}  #: per style, photos waiting for a pass
+    pool = ThreadPoolExecutor(max_workers=prefetch)
+    try:
         for job, loaded in _decoded(todo, pool, prefetch):
-            if group and (job.style != group[0][0].style or len(group) >= batch_size):
-                flush(group)
-                group = []
             if fail_fast and report.failed:
                 break
             try:
-                group.append((job, loaded.result()))
+                groups.setdefault(job.style, []).append((job, loaded.result()))
             except _FAILURES as exc:
                 failed(job, exc, 0.0)
-        if group and not (fail_fast and report.failed):
-            flush(group)
+            if len(groups.get(job.style, ())) >= batch_size:
+                flush(groups.pop(job.style))
+        for group in groups.values():
+            if not (fail_fast and report.failed):
+                flush(group)
+    except KeyboardInterrupt:  # Interrupted included: stop here, report what was done
+        report.interrupted = True
+    finally:
+        pool.shutdown(wait=not report.interrupted, cancel_futures=True)
     report.seconds = time.perf_counter() - start
     return report
 
@@ -260,6 +271,11 @@ def _decoded(jobs: Sequence[Job], pool: ThreadPoolExecutor,
             futures.pop(job.input, None)  # free the decoded image once its styles are done
 
 
-def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:
-    return {"input": str(job.input), "output": str(job.output), "style": job.style, "status": status,
+def record(input: Path, output: Path, style: str, status: str, seconds: float, error: str | None) -> Record:  # noqa: A002
+    """What `--json` prints for one output, the same for one photo and for a batch."""
+    return {"input": str(input), "output": str(output), "style": style, "status": status,
             "seconds": round(seconds, 3), "error": error}
+
+
+def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:
+    return record(job.input, job.output, job.style, status, seconds, error)

@@ -1,4 +1,4 @@
-"""Which device runs the networks, and how many CPU threads it may use."""
+"""Which device runs the networks, at which precision, and (for the command line) on how many threads."""
 
 from __future__ import annotations
 
@@ -28,32 +28,30 @@ def pick_device(name: str = "auto") -> torch.device:
     if base == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        return torch.device("mps") if _mps_available() else _cpu()
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
     if base == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device '{name}' requested but this PyTorch sees no CUDA GPU")
     if base == "mps" and not _mps_available():
         raise InputError(f"device '{name}' requested but Apple MPS is not available here")
-    return _cpu() if base == "cpu" else torch.device(name)
+    return torch.device(name)
 
 
-def _cpu() -> torch.device:
-    """Use every core we are allowed to: torch defaults to physical cores only."""
+def use_all_cores() -> None:
+    """Let torch use every core this process may run on (it defaults to physical cores only).
+
+    A process-wide setting, so only the command line calls it; a program using
+    the library keeps whatever thread count it chose.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
     if torch.get_num_threads() < cores:
         torch.set_num_threads(cores)
-    return torch.device("cpu")
 
 
-#: --precision choices: None = plain fp32, otherwise the autocast dtype.
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def check_precision(name: str) -> None:
-    if name not in PRECISIONS:
-        raise InputError(f"unknown precision '{name}': choose {', '.join(PRECISIONS)}")
+#: --precision choices (methods/configs.PRECISIONS): None = plain fp32, otherwise the autocast dtype.
+AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def adain_precision(device: torch.device) -> str:
@@ -65,5 +63,5 @@ def adain_precision(device: torch.device) -> str:
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """Autocast to the precision's dtype on `device`; a no-op context for fp32."""
-    dtype = PRECISIONS[precision]
+    dtype = AUTOCAST_DTYPES[precision]
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)

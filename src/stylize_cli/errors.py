@@ -15,7 +15,7 @@ from typing import Any
 class ExitStatus(IntEnum):
     OK = 0
     ERROR = 1  #: a StylizeError: bad input, missing weights, unwritable output
-    USAGE = 2  #: click's own usage errors
+    USAGE = 2  #: a bad command line: click's usage errors and OptionError
     PARTIAL = 3  #: a batch in which some items failed
     INTERRUPTED = 130  #: Ctrl-C (128 + SIGINT), as shells report it
 
@@ -36,13 +36,21 @@ class OfflineError(WeightsError, FileNotFoundError):
     """A checkpoint is not cached and STYLIZE_OFFLINE forbids fetching it."""
 
 
-class Interrupted(StylizeError):
-    """Ctrl-C during an optimization; carries the image reached so far.
+class OptionError(InputError):
+    """An option value outside what the method accepts: the command line reports it as a usage
+    error (exit 2), like a value its parser refused, since the bound lives in the method's config."""
 
-    Raised instead of KeyboardInterrupt so callers can still save the partial
-    result (crowsonkb's style-transfer CLI does the same), then exit 130.
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run; carries the image reached so far, if any.
+
+    Not a `StylizeError`: an interruption is not something the user got wrong, and every
+    `except StylizeError` (a batch counting failures, say) must let it through. A subclass of
+    KeyboardInterrupt, so `except Exception` does not swallow it either; callers can still save
+    the partial result (crowsonkb's style-transfer CLI does the same), then exit 130.
     """
 
-    def __init__(self, image: Any) -> None:
-        super().__init__("interrupted")
+    def __init__(self, image: Any = None, note: str = "") -> None:
+        super().__init__("interrupted" + (f"; {note}" if note else ""))
         self.image = image
+        self.note = note  #: what was kept and how to go on, for the user

@@ -117,19 +117,26 @@ def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -
 
     The linear "colour histogram matching" of Gatys et al. 2016 (their eq. 2,
     via symmetric matrix square roots, as in Hertzmann's Image Analogies).
+    Image i of a batch takes the colours of target i, or of the only target.
     """
     _check_image(source, "source")
     _check_image(target, "target")
+    if len(target) not in (1, len(source)):
+        raise ValueError(f"match_color: {len(target)} targets for {len(source)} images; give one, "
+                         "or one per image")
+    return torch.cat([_match_one(s, target[i if len(target) > 1 else 0], eps)
+                      for i, s in enumerate(source)]).to(source)
+
+
+def _match_one(source: torch.Tensor, target: torch.Tensor, eps: float) -> torch.Tensor:
     # float64 on the CPU: the 3x3 algebra is cheap, and MPS has no float64 or eigh.
-    s = source[0].reshape(3, -1).detach().cpu().double()
-    t = target[0].reshape(3, -1).detach().cpu().double()
+    s = source.reshape(3, -1).detach().cpu().double()
+    t = target.reshape(3, -1).detach().cpu().double()
     mu_s, mu_t = s.mean(1, keepdim=True), t.mean(1, keepdim=True)
     eye = torch.eye(3, dtype=s.dtype) * eps
-    cov_s = torch.cov(s) + eye
-    cov_t = torch.cov(t) + eye
-    transform = _sqrtm(cov_t) @ torch.linalg.inv(_sqrtm(cov_s))
+    transform = _sqrtm(torch.cov(t) + eye) @ torch.linalg.inv(_sqrtm(torch.cov(s) + eye))
     out = transform @ (s - mu_s) + mu_t
-    return out.reshape(source[0].shape).unsqueeze(0).to(source).clamp(0, 1)
+    return out.reshape(source.shape).unsqueeze(0).float().clamp(0, 1)
 
 
 def _sqrtm(m: torch.Tensor) -> torch.Tensor:

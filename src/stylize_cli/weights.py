@@ -14,16 +14,16 @@ used since it is local. Nothing is trusted or loaded until its sha256 matches.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable
 
 import platformdirs
 from filelock import FileLock, Timeout
@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 from .atomic import atomic_write
 from .errors import InputError, OfflineError, WeightsError
 
+log = logging.getLogger(__name__)
 CHUNK = 1 << 16
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -107,6 +108,14 @@ def local_path(entry: Entry, file: WeightFile) -> Path:
     return cache_dir() / entry.name / file.path
 
 
+def quick_state(entry: Entry, file: WeightFile) -> str:
+    """'ok', 'missing' or 'corrupt' by size alone: cheap enough for a listing (`verify` hashes)."""
+    path = local_path(entry, file)
+    if not path.is_file():
+        return "missing"
+    return "ok" if path.stat().st_size == file.size else "corrupt"
+
+
 def verify(entry: Entry) -> dict[str, str]:
     """Status of each file: 'ok', 'missing' or 'corrupt' (sha256 mismatch)."""
     status = {}
@@ -124,32 +133,11 @@ def fetch(name: str, *, manifest: dict[str, Entry] | None = None,
     """Make every file of an entry present and verified; return its folder.
 
     `progress(label, total)` may return a callback for download progress; the
-    CLI passes one that draws a rich bar.
+    command line passes one that draws a bar.
     """
     entry = get_entry(name, manifest)
-    if progress is not None:
-        paths = [fetch_file(entry, f, progress=progress) for f in entry.files]
-    else:
-        with download_bars() as bars:
-            paths = [fetch_file(entry, f, progress=bars) for f in entry.files]
+    paths = [fetch_file(entry, f, progress=progress) for f in entry.files]
     return paths[0].parent
-
-
-@contextlib.contextmanager
-def download_bars(enabled: bool | None = None) -> Iterator[Callable[[str, int], Progress]]:
-    """Rich progress bars on stderr, one per file; off when stderr is not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
-    from rich.progress import Progress as Bars
-
-    console = Console(stderr=True)
-    with Bars(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-              console=console, disable=not (console.is_terminal if enabled is None else enabled)) as bars:
-        def factory(label: str, total: int) -> Progress:
-            task = bars.add_task(label, total=total)
-            return lambda done, _total: bars.update(task, completed=done)
-
-        yield factory
 
 
 def fetch_file(entry: Entry, file: WeightFile, *,
@@ -190,15 +178,10 @@ class _locked:
                 self.lock.acquire(timeout=10)
                 return
             except Timeout:
-                _say(f"waiting for another stylize process to finish downloading {self.dest.name}…")
+                log.info(f"waiting for another stylize process to finish downloading {self.dest.name}…")
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
-
-
-def _say(message: str) -> None:
-    from rich.console import Console
-    Console(stderr=True).print(message, markup=False, highlight=False)
 
 
 def sources(entry: Entry, file: WeightFile) -> list[str]:

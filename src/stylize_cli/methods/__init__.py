@@ -1,26 +1,32 @@
 """The method interface every style-transfer technique implements.
 
-A method is built from its own frozen config dataclass and offers two calls:
-`prepare(styles, weights)` does the per-run work on the style images once
-(features, Gram targets, style vectors) and `apply(content, prepared)` turns a
-content tensor into a stylized tensor. The Python API and batch conversion only
+A method is built from its own frozen config dataclass (`configs.py`) and offers
+two calls: `prepare(styles, weights)` does the per-run work on the style images
+once (features, Gram targets, style vectors) and `apply(content, prepared)` turns
+a content tensor into a stylized tensor. The Python API and batch conversion only
 talk to this interface, so a `Prepared` is reused across many content images.
+
+Importing this package does not import torch (the command line lists methods and
+their options without it); a method's module is imported when it is created.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence
 
 from ..errors import InputError
+from .configs import CONFIGS
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One step of an iterative method, for progress bars (the library never prints)."""
+    """One step of an iterative method or trainer, for progress bars (the library never prints)."""
 
     stage: str  #: e.g. "512 px (2/2)"
     step: int
@@ -32,31 +38,25 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class Method(Protocol):
-    name: str
+    name: ClassVar[str]
+    #: apply() takes N photos of one size at once (worth it on a GPU)
+    batches: ClassVar[bool]
+    #: Stylizer shrinks larger photos to this long side unless a size is asked for; None = no bound
+    default_max_size: ClassVar[int | None]
 
-    def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> Any: ...
+    def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any: ...
 
     def apply(self, content: torch.Tensor, prepared: Any,
               progress: ProgressCallback | None = None) -> torch.Tensor: ...
 
 
-#: name -> (module, config class, method class); modules are imported on first use.
-_REGISTRY = {"gatys": ("gatys", "GatysConfig", "Gatys"), "cin": ("cin", "CinConfig", "Cin"),
-             "adain": ("adain", "AdainConfig", "Adain")}
-METHODS = tuple(_REGISTRY)
-
-
-def _load(name: str, index: int) -> type:
-    import importlib
-
-    if name not in _REGISTRY:
-        raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
-    module, *classes = _REGISTRY[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), classes[index])
+METHODS = tuple(CONFIGS)
 
 
 def config_class(name: str) -> type:
-    return _load(name, 0)
+    if name not in CONFIGS:
+        raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
+    return CONFIGS[name]
 
 
 def accepts(name: str, option: str) -> bool:
@@ -72,7 +72,9 @@ def create(name: str, device: torch.device, **options: Any) -> Method:
         owners = [m for m in METHODS if m != name and all(accepts(m, o) for o in unknown)]
         hint = f" (it is {' and '.join(owners)}'s: use --method {' or '.join(owners)})" if owners else ""
         raise InputError(f"method '{name}' has no option {', '.join(unknown)}{hint}; it takes {known}")
-    return _load(name, 1)(cls(**options), device)
+    config = cls(**options)  # bounds are checked before any model is loaded
+    module = importlib.import_module(f"{__name__}.{name}")
+    return module.METHOD(config, device)  # type: ignore[no-any-return]
 
 
 def mixing_weights(weights: Sequence[float]) -> tuple[list[float], float]:

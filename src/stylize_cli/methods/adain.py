@@ -15,33 +15,16 @@ from typing import Sequence
 import torch
 
 from .. import weights
-from ..devices import adain_precision, autocast, check_precision
+from ..devices import adain_precision, autocast
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import AdaIN, from_decoder_file
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
+from .configs import ADAIN_MAX_SIZE, AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
 _MODELS: dict[tuple[str, str], AdaIN] = {}
-
-
-@dataclass(frozen=True)
-class AdainConfig:
-    size: int | None = None  #: long side of the output; None keeps the photo's size
-    style_size: int = 512  #: long side the paintings are seen at (brush strokes scale with it)
-    alpha: float = 1.0  #: 1 = full style, 0 = the photo decoded back
-    precision: str | None = None  #: fp32, or fp16/bf16 autocast; None = devices.adain_precision
-    mask: str | None = None  #: image: white = the first style, black = the second
-    decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
-
-    def __post_init__(self) -> None:
-        if self.precision is not None:
-            check_precision(self.precision)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
-        if self.style_size < 32:
-            raise InputError("--style-size must be at least 32")
 
 
 @dataclass
@@ -70,11 +53,8 @@ def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
 
 class Adain:
     name = "adain"
-    batches = True  #: apply() takes N photos of one size at once
-    #: Stylizer brings larger photos down to this when neither --size nor --max-size is given: memory
-    #: grows about 1.2 GB per megapixel (7.3 GB at 3000x2000 on a CPU), so a phone's 12 Mpx would
-    #: not fit a laptop
-    default_max_size = 1024
+    batches = True
+    default_max_size = ADAIN_MAX_SIZE
 
     def __init__(self, config: AdainConfig, device: torch.device) -> None:
         self.config = config
@@ -113,3 +93,6 @@ class Adain:
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask)
         return out[..., :h, :w].float().clamp(0, 1)
 
+
+
+METHOD = Adain

@@ -14,37 +14,20 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..devices import autocast, check_precision
+from ..devices import autocast
 from ..errors import InputError
 from ..images import fit
 from ..models.magenta import load_predictor, load_transfer
 from ..styles import NETWORK, Style
 from ..tiles import tiled
 from . import ProgressCallback, mixing_weights
+from .configs import CinConfig
 
 
 #: Tiled runs take the norm statistics from the picture at up to this size. Measured
 #: on golden_gate at 1024 px with 256 px tiles: PSNR to the untiled result 35 dB with
 #: statistics at 1024, 26 dB at 512, 20 dB at 256.
 STATS_SIZE = 1024
-
-
-@dataclass(frozen=True)
-class CinConfig:
-    size: int | None = None  #: long side of the output; None keeps the photo's size
-    style_size: int = 256  #: the predictor's input (shorter side, then a centre crop)
-    alpha: float = 1.0  #: 1 = full style, 0 = the photo's own vector
-    precision: str = "fp32"  #: fp32, or fp16/bf16 autocast (for GPUs; bf16 also runs on CPUs)
-    tile: int | None = None  #: process in tiles of this size (any image size, bounded memory)
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
-        if self.tile is not None and self.tile < 64:
-            raise InputError("--tile must be at least 64 px")
-        if self.style_size < 32:
-            raise InputError("--style-size must be at least 32 for the style predictor")
 
 
 @dataclass
@@ -54,7 +37,8 @@ class CinPrepared:
 
 class Cin:
     name = "cin"
-    batches = True  #: apply() takes N photos of one size at once
+    batches = True
+    default_max_size = None  #: --tile bounds the memory instead
 
     def __init__(self, config: CinConfig, device: torch.device) -> None:
         self.config = config
@@ -107,3 +91,6 @@ class Cin:
             stats = self.transfer.statistics(fit(x, stats_size), params)
             with self.transfer.fixed_statistics(stats):
                 return tiled(lambda t: self.transfer(t, params).float(), x, tile, overlap=tile // 8)
+
+
+METHOD = Cin

@@ -14,49 +14,17 @@ with the content at every scale, like Gatys et al.'s own multi-scale follow-up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Sequence
 
 import torch
 
 from .. import ops
 from ..errors import Interrupted, InputError
 from ..images import fit, resize
-from ..losses import CONTENT_LAYER, STYLE_LAYERS, ContentLoss, GramLoss, tv_loss
+from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, ProgressEvent, mixing_weights
-
-
-@dataclass(frozen=True)
-class GatysConfig:
-    size: int = 512  #: long side of the output, px
-    start_size: int = 256  #: the coarsest scale; scales double from here up to `size`
-    iterations: int = 200  #: at the coarsest scale; each finer scale gets half as many
-    content_weight: float = 0.15
-    style_weight: float = 1.0  #: multiplies every style's loss (per-style weights multiply it)
-    tv_weight: float = 2.0
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    learning_rate: float | None = None  #: Adam only (default 0.02); L-BFGS uses line steps of 1
-    init: Literal["content", "noise"] = "content"
-    pooling: Literal["max", "avg"] = "max"
-    seed: int | None = 0
-    style_layers: tuple[str, ...] = field(default=STYLE_LAYERS)
-    content_layer: str = CONTENT_LAYER
-
-    def __post_init__(self) -> None:
-        for name in ("size", "start_size", "iterations"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise InputError(f"unknown optimizer '{self.optimizer}': choose lbfgs or adam")
-        if self.init not in ("content", "noise"):
-            raise InputError(f"unknown init '{self.init}': choose content or noise")
-
-    def scales(self) -> list[tuple[int, int]]:
-        """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""
-        sizes = [self.size]
-        while sizes[0] // 2 >= self.start_size:
-            sizes.insert(0, sizes[0] // 2)
-        return [(s, max(1, self.iterations >> i)) for i, s in enumerate(sizes)]
+from .configs import GatysConfig
 
 
 @dataclass
@@ -69,6 +37,8 @@ class GatysPrepared:
 
 class Gatys:
     name = "gatys"
+    batches = False  #: one optimisation per photo
+    default_max_size = None  #: `size` is the working size
 
     def __init__(self, config: GatysConfig, device: torch.device) -> None:
         self.config = config
@@ -81,7 +51,8 @@ class Gatys:
             if not isinstance(style, torch.Tensor):
                 raise InputError(f"style '{style.name}' is a CIN style vector, not an image; "
                                  "use it with --method cin")
-        return GatysPrepared([s.to(self.device) for s in styles], proportions, self.config.style_weight * total)
+        styles = [fit(s.to(self.device), self.config.style_size) for s in styles]
+        return GatysPrepared(styles, proportions, self.config.style_weight * total)
 
     def _style_grams(self, prepared: GatysPrepared, size: int) -> list[torch.Tensor]:
         """Blended Gram targets for the style images scaled to this content scale."""
@@ -159,3 +130,6 @@ class Gatys:
         except KeyboardInterrupt:
             raise Interrupted(x.detach().clamp(0, 1)) from None
         return x.detach().clamp(0, 1)
+
+
+METHOD = Gatys

@@ -38,7 +38,7 @@ from ..methods import ProgressCallback, ProgressEvent
 from ..models.adain import (CONTENT_LAYER, FORMAT, STYLE_LAYERS, Decoder, Encoder, channel_means,
                             decoder_file)
 from ..models.vgg import load_vgg19
-from .stop import StopRequests
+from ..stop import StopRequests
 
 TRAIN_FORMAT = "stylize-adain-train/1"
 CACHE_FORMAT = "stylize-adain-painting-stats/1"

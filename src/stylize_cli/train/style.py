@@ -27,7 +27,7 @@ from ..methods.cin import Cin, CinConfig
 from ..models.vgg import load_vgg19
 from ..samples import sample_photos
 from ..styles import Style
-from .stop import StopRequests
+from ..stop import StopRequests
 
 
 @dataclass(frozen=True)

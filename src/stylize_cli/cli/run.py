@@ -1,0 +1,299 @@
+"""`stylize run` and `stylize demo`: one photo, or a batch (folders, globs, several photos).
+
+Whether a run is one photo or a batch follows from the inputs alone: one file
+is one photo, whatever the flags. Batch-only flags that mean nothing for one
+photo are usage errors naming the flag; `--json`, `--overwrite` and `--mix`
+have a meaning there (see their help). Nothing heavy is imported until a run
+starts, and then only what its method needs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..errors import Interrupted
+from ..methods.configs import ADAIN_MAX_SIZE, CONFIGS
+from ..stop import sigterm_as_interrupt
+from .console import ProgressBar, count_bar, say
+
+BATCH_ONLY = {"recursive": "--recursive", "pattern": "--glob", "extensions": "--ext", "template": "--name",
+              "fail_fast": "--fail-fast", "shard": "--shard"}
+#: Options of the run itself, not of a method (the rest are handed to the method's config).
+RUN_OPTIONS = ("preserve_color", "style_size", "max_size", "device", "quiet")
+_GLOB = set("*?[")
+
+
+def _defaults(name: str, none: dict[str, str] | None = None) -> str:
+    """`[default: ...]` for an option, from the configs of the methods that take it."""
+    parts = {}
+    for method, config in CONFIGS.items():
+        for f in fields(config):
+            if f.name == name:
+                parts[method] = (none or {}).get(method, "none") if f.default is None else f"{f.default:g}" \
+                    if isinstance(f.default, float) else str(f.default)
+    if len(set(parts.values())) == 1:
+        return f"[default: {next(iter(parts.values()))}]"
+    return "[default: " + "; ".join(f"{m} {v}" for m, v in parts.items()) + "]"
+
+
+def _choices(name: str) -> click.Choice:
+    return click.Choice(next(f.metadata["choices"] for c in CONFIGS.values() for f in fields(c) if f.name == name))
+
+
+def _apply(options: list[Callable[..., Any]], fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options handed to the method; None means "the method's default". Bounds are checked by the
+    method's config (a bad value is a usage error), so they are written there only."""
+    own = {"adain": f"the photo's own, at most {ADAIN_MAX_SIZE}", "cin": "the photo's own"}
+    return _apply([
+        click.option("--size", type=int, help=f"Long side of the output in px. {_defaults('size', own)}"),
+        click.option("--style-size", type=int,
+                     help="adain: the long side paintings are seen at (stroke size follows). cin: the style "
+                          "predictor's input (shorter side, centre crop). gatys: style images' long side. "
+                          + _defaults("style_size", {"gatys": "as given"})),
+        click.option("--alpha", type=float,
+                     help="adain, cin: style strength; below 1 blends toward the photo's own features "
+                          f"(adain) or style vector (cin). {_defaults('alpha')}"),
+        click.option("--mask", type=click.Path(dir_okay=False),
+                     help="adain: an image the photo's shape; the first --style goes where it is white, the "
+                          "second where it is black."),
+        click.option("--decoder", type=click.Path(dir_okay=False),
+                     help="adain: a decoder file from `stylize train-decoder`. [default: the shipped one]"),
+        click.option("--precision", type=_choices("precision"),
+                     help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
+                          "[default: adain bf16 on CUDA, fp32 elsewhere; cin fp32]"),
+        click.option("--tile", type=int, help="cin: stylize in tiles of this size (any image size in bounded "
+                                              "memory)."),
+        click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
+                                                    f"scale (x2) gets half. {_defaults('iterations')}"),
+        click.option("--start-size", type=int,
+                     help=f"gatys: coarsest scale in px; scales double up to --size. {_defaults('start_size')}"),
+        click.option("--content-weight", type=float,
+                     help=f"gatys: higher keeps more of the photo. {_defaults('content_weight')}"),
+        click.option("--tv-weight", type=float, help=f"gatys: smoothness (total variation). {_defaults('tv_weight')}"),
+        click.option("--optimizer", type=_choices("optimizer"),
+                     help=f"gatys: L-BFGS converges in fewer steps; Adam uses less memory. {_defaults('optimizer')}"),
+        click.option("--init", type=_choices("init"), help=f"gatys: start from the photo or from noise. "
+                                                           f"{_defaults('init')}"),
+        click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
+                                                                 f"results. {_defaults('pooling')}"),
+        click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),
+    ], fn)
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return _apply([
+        click.option("--preserve-color", type=click.Choice(["luminance", "histogram"]), is_flag=False,
+                     flag_value="luminance", default=None,
+                     help="Keep the photo's colours. 'luminance' (the default when the flag is given "
+                          "alone): style transfer on luminance only, then the photo's chrominance is "
+                          "put back (Gatys et al. 2016). 'histogram': the style image is first recoloured "
+                          "to the photo's colour mean and covariance."),
+        click.option("--max-size", type=int, help="Downscale photos larger than this first. "
+                                                  f"[default: adain {ADAIN_MAX_SIZE} unless --size is given]"),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ], fn)
+
+
+def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return _apply([
+        click.option("-r", "--recursive", is_flag=True, help="Batch: descend into subfolders."),
+        click.option("--glob", "pattern", help="Batch: only file names matching this pattern, e.g. '*.jpg'."),
+        click.option("--ext", "extensions", multiple=True, help="Batch: only these extensions (repeatable)."),
+        click.option("--name", "template", help="Batch: output name template; {stem}, {style}, {suffix}, "
+                                                "{ext}. [default: {stem}_{style}{suffix}]"),
+        click.option("--mix", is_flag=True, help="One output per photo with the styles mixed (implied by "
+                                                 "--style-weight) instead of one per style. One photo always "
+                                                 "mixes its styles."),
+        click.option("--overwrite", is_flag=True, help="Batch: redo outputs that already exist. One photo's "
+                                                       "output is always replaced."),
+        click.option("--fail-fast", is_flag=True, help="Batch: stop at the first failure."),
+        click.option("--json", "as_json", is_flag=True, help="One JSON record per output on stdout (input, "
+                                                             "output, style, status, seconds, error)."),
+        click.option("--shard", help="Batch: K/N processes a stable 1/N of the inputs; auto/N takes K "
+                                     "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
+    ], fn)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-s", "--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
+@click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
+              help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
+                   "the style strength; several also set the blend). cin, adain: mixing proportions. "
+                   "[default: 1 each]")
+@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", *CONFIGS]),
+              help="adain: our trained decoder, one pass (seconds; any painting; --mask). cin: Magenta's "
+                   "network, one pass (under a second; a painting, a named style or a style .json). "
+                   "gatys: optimize the pixels (minutes; any style image; the closest match). auto: "
+                   "adain for images, cin for named styles and style files.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="One photo: the output file (the format follows the extension: jpg, png, webp, tif), or a "
+                   "folder to write it in. A batch: the output folder. [default: CONTENT_stylized_STYLE.EXT "
+                   "in the current folder]")
+@method_options
+@run_options
+@batch_options
+def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple[float, ...],
+        method: str, output: Path | None, **options: Any) -> None:
+    """Stylize INPUTS (a photo, several, folders or globs) in the style of each --style.
+
+    Without arguments, runs the demo on the sample images shipped with stylize.
+    """
+    batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json")}
+    if not inputs and not styles:
+        given = [BATCH_ONLY[k] for k in BATCH_ONLY if batch[k]]
+        if given:
+            raise click.UsageError(f"{given[0]} applies to batches; the demo stylizes one photo")
+        return _demo(output, options, batch["as_json"])
+    if not inputs or not styles:
+        raise click.UsageError("give a CONTENT image and at least one --style (or no arguments for the demo)")
+    if style_weights and len(style_weights) != len(styles):
+        raise click.BadParameter(f"{len(style_weights)} values for {len(styles)} --style images; "
+                                 "give one per style, in the same order", param_hint="--style-weight")
+    with sigterm_as_interrupt():
+        if is_batch(inputs):
+            if output is None:
+                raise click.UsageError("a batch (folders, globs or several photos) needs -o OUT_DIR")
+            sys.exit(_batch(list(inputs), list(styles), list(style_weights) or None, method, output,
+                            options, **batch))
+        given = [BATCH_ONLY[k] for k in BATCH_ONLY if batch[k]]
+        if given:
+            raise click.UsageError(f"{given[0]} applies to batches (folders, globs or several photos), "
+                                   f"not to one photo ({inputs[0]})")
+        content = inputs[0]
+        if output is None or output.is_dir():
+            output = (output or Path()) / _default_name(content, styles[0])
+        stylize_one(content, list(styles), list(style_weights) or None, method, output, options, batch["as_json"])
+
+
+def is_batch(inputs: tuple[Path, ...]) -> bool:
+    """Several inputs, a folder, or a pattern that is not itself a file's name."""
+    first = inputs[0]
+    return len(inputs) > 1 or first.is_dir() or (not first.exists() and bool(_GLOB & set(str(first))))
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: stylize-demo.jpg]")
+@method_options
+@run_options
+def demo(output: Path | None, **options: Any) -> None:
+    """Stylize a sample photo shipped with stylize in the style of Matisse (adain: seconds on a CPU)."""
+    with sigterm_as_interrupt():
+        _demo(output, options, as_json=False)
+
+
+def _demo(output: Path | None, options: dict[str, Any], as_json: bool) -> None:
+    from ..methods import accepts
+    from ..samples import PAINTING, PHOTOS, data_path
+
+    given = [k for k, v in options.items() if v is not None and k not in RUN_OPTIONS]
+    # The default method, unless an option only gatys has (--iterations, ...) asks for gatys.
+    method = "gatys" if any(accepts("gatys", k) and not accepts("adain", k) for k in given) else "adain"
+    say(f"Demo: {PHOTOS[0]} in the style of Matisse's Woman with a Hat ({method}).")
+    stylize_one(data_path(PHOTOS[0]), [data_path(PAINTING)], None, method, output or Path("stylize-demo.jpg"),
+                options, as_json)
+
+
+def _default_name(content: Path, style: Path) -> str:
+    from ..images import SAVE_FORMATS
+
+    suffix = content.suffix.lower() if content.suffix.lower() in SAVE_FORMATS else ".png"
+    return f"{content.stem}_stylized_{style.stem}{suffix}"
+
+
+def _split(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """(quiet, keyword arguments for Stylizer): unset options are left to the method's config."""
+    from ..devices import use_all_cores
+
+    use_all_cores()  # a process-wide setting: the command line's to make, not the library's
+    quiet = options.pop("quiet", False)
+    return quiet, {k: v for k, v in options.items() if v is not None}
+
+
+def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | None, method: str,
+                output: Path, options: dict[str, Any], as_json: bool) -> None:
+    from ..api import Stylizer
+    from ..batch import record
+    from ..images import check_writable, load_image, save_image
+
+    quiet, kwargs = _split(dict(options))
+    check_writable(output)
+    start = time.perf_counter()
+    image = load_image(content)
+    stylizer = Stylizer(styles, method=method, style_weights=style_weights, **kwargs)
+    if not quiet:
+        say(f"Stylizing {content} with {stylizer.method.name} on {stylizer.device}…")
+    with ProgressBar(disable=quiet) as bar:
+        try:
+            result = stylizer(image, progress=bar.update)
+        except Interrupted as stop:
+            if stop.image is None:
+                raise
+            save_image(stop.image, output)
+            raise Interrupted(note=f"wrote the image so far to {output}") from None
+    save_image(result, output)
+    seconds = time.perf_counter() - start
+    if as_json:
+        label = "mix" if len(styles) > 1 else Path(str(styles[0])).stem
+        click.echo(json.dumps(record(content, output, label, "done", seconds, None)))
+    if not quiet:
+        say(f"Wrote {output} ({result.width}x{result.height}, {seconds:.0f} s on {stylizer.device}).")
+
+
+def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | None, method: str,
+           out_dir: Path, options: dict[str, Any], *, recursive: bool, pattern: str | None,
+           extensions: tuple[str, ...], template: str | None, mix: bool, overwrite: bool,
+           fail_fast: bool, as_json: bool, shard: str | None) -> int:
+    """Many photos from shell scripts and cluster jobs; returns the exit status (0, 3 or 130)."""
+    from ..api import Stylizer
+    from ..batch import DEFAULT_NAME, parse_shard, plan, style_label
+    from ..batch import run as run_jobs
+    from ..errors import InputError
+
+    quiet, kwargs = _split(dict(options))
+    mix = mix or bool(style_weights)
+    jobs = plan(inputs, out_dir, styles, mix=mix, recursive=recursive, pattern=pattern,
+                extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard))
+    if not jobs:
+        raise InputError("no images to stylize in " + ", ".join(str(i) for i in inputs)
+                         + (f" (shard {shard})" if shard else ""))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    labels = {job.style for job in jobs}
+    if mix:
+        stylizers = {"mix": Stylizer(styles, method=method, style_weights=style_weights, **kwargs)}
+    else:
+        stylizers = {style_label(s): Stylizer(s, method=method, **kwargs)
+                     for s in styles if style_label(s) in labels}
+    with count_bar("stylizing", len(jobs), disable=quiet) as advance:
+        def report_one(entry: dict[str, object]) -> None:
+            advance()
+            if entry["status"] == "failed":
+                say(f"stylize: error: {entry['error']}")
+            if as_json:
+                click.echo(json.dumps(entry))
+
+        # On a GPU a pass over 8 photos costs little more than over one; on a CPU it does not help.
+        batch_size = 8 if next(iter(stylizers.values())).device.type == "cuda" else 1
+        report = run_jobs(jobs, stylizers, overwrite=overwrite, fail_fast=fail_fast, on_record=report_one,
+                          batch_size=batch_size)
+    if not quiet or report.interrupted:
+        say(f"stylize: {report.summary()}; outputs in {out_dir}")
+    return report.exit_status

@@ -1,0 +1,149 @@
+"""`stylize train-style` and `stylize train-decoder`: learning new styles and the AdaIN decoder.
+
+Both run the one training loop (`train/loop.py`): a progress bar with the
+losses, checkpoints as they go and on Ctrl-C or SIGTERM, and the same command
+(or `--resume`) continues where a run stopped.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import InputError, Interrupted
+from .console import ProgressBar, say, warn
+
+
+def _device(name: str) -> object:
+    from ..devices import pick_device, use_all_cores
+
+    use_all_cores()
+    return pick_device(name)
+
+
+@click.command("train-style")
+@click.argument("style_image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Name to save the style under (use it as --style NAME).")
+@click.option("--content-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Photos to train on (searched recursively). [default: the 4 sample photos shipped "
+                   "with stylize]")
+@click.option("--steps", type=click.IntRange(1), default=150, show_default=True)
+@click.option("--size", type=click.IntRange(64), default=256, show_default=True, help="Crop size in px.")
+@click.option("--scale", type=click.IntRange(64), default=512, show_default=True,
+              help="Long side of the pictures the style is made for; photos and painting are seen at it.")
+@click.option("--style-weight", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Higher: more style, less of the photo.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--licence", default="", help="Licence of the painting, recorded in the style file.")
+@click.option("--force", is_flag=True, help="Replace a style of the same name (even a built-in one).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train_style(style_image: Path, name: str, content_dir: Path | None, steps: int, size: int,
+                scale: int, style_weight: float, seed: int, licence: str, force: bool, device: str, quiet: bool) -> None:
+    """Learn a new CIN style from STYLE_IMAGE: 100 numbers, every convolution frozen.
+
+    Starts from the style predictor's vector and fits it to VGG-19 content and
+    Gram style losses on random crops of photos. Interrupted runs resume when
+    the same command is run again.
+    """
+    from ..images import load_image
+    from ..styles import builtin_names, user_dir
+    from ..train.style import TrainStyleConfig, load_photos, make_style
+    from ..train.style import train_style as train
+
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise click.BadParameter("use letters, digits, '_' and '-' only", param_hint="--name")
+    target = user_dir() / f"{name}.json"
+    if not force and (name in builtin_names() or target.exists()):
+        where = "a built-in style" if name in builtin_names() else str(target)
+        raise InputError(f"{name}: already {where}; choose another --name or pass --force")
+    config = TrainStyleConfig(steps=steps, size=size, scale=scale, style_weight=style_weight, seed=seed)
+    style = load_image(style_image).rgb
+    photos = load_photos(content_dir, scale, warn)
+    checkpoint = user_dir() / f".{name}.train.pt"
+    start = time.perf_counter()
+    with ProgressBar(disable=quiet) as bar:
+        try:
+            result = train(style, photos, config, _device(device), checkpoint, bar.update, log=say)
+        except Interrupted:
+            raise Interrupted(note=f"progress kept in {checkpoint}, run the same command to resume") from None
+    command = (f"stylize train-style {shlex.quote(style_image.name)} --name {name} --steps {steps} "
+               f"--size {size} --scale {scale} --style-weight {style_weight} --seed {seed}"
+               + (f" --content-dir {shlex.quote(str(content_dir))}" if content_dir else ""))
+    saved = make_style(name, result, style_image.name, licence, command).save(target)
+    checkpoint.unlink(missing_ok=True)
+    say(f"Saved style '{name}' to {saved} ({time.perf_counter() - start:.0f} s); "
+        f"use it with: stylize run PHOTO --style {name}")
+
+
+@click.command("train-decoder")
+@click.option("--data-content", required=True, type=click.Path(file_okay=False),
+              help="Folder of photos (searched recursively), e.g. MS-COCO.")
+@click.option("--data-style", required=True, type=click.Path(file_okay=False),
+              help="Folder of paintings (searched recursively), e.g. WikiArt.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Training checkpoint to write (resumable); OUT.decoder.pt beside it is the decoder "
+                   "for `stylize run --method adain --decoder`.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path),
+              help="Continue from a training checkpoint or a decoder file; 'shipped' = the decoder "
+                   "that comes with stylize.")
+@click.option("--steps", type=click.IntRange(1), default=160_000, show_default=True,
+              help="Step to stop at (counted from the very first run, so resuming continues the count).")
+@click.option("--crop", type=click.IntRange(64), default=256, show_default=True,
+              help="Content crop in px (photos are resized to twice this first). 128 on a CPU.")
+@click.option("--style-size", type=click.IntRange(64), default=256, show_default=True,
+              help="Paintings are seen whole: shorter side to this, centre square.")
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option("--style-weight", type=click.FloatRange(0), default=10.0, show_default=True)
+@click.option("--identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Add an identity loss: the decoder redraws each photo from its own features, "
+                   "pixel MSE times this (0 = the paper's recipe).")
+@click.option("--feature-identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="The same redrawing compared in VGG features (relu1_1..relu4_1, each layer's MSE relative "
+                   "to the photo's), times this: teaches textures, where pixel MSE teaches a blur.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16 autocast: for GPUs.")
+@click.option("--normalise/--raw-vgg", default=False, show_default=True,
+              help="Rescale the encoder's channels to mean 1 over the photos (the scale the paper's "
+                   "style weight assumes), or keep the raw Caffe VGG-19 (measured to train better).")
+@click.option("--save-every", type=click.IntRange(1), default=200, show_default=True,
+              help="Steps between checkpoints (one is also written at least every 10 minutes).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
+                  style_size: int, batch: int, lr: float, style_weight: float, identity_weight: float,
+                  feature_identity_weight: float, precision: str,
+                  normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
+    """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017).
+
+    Losses go to OUT.log.tsv every 50 steps; Ctrl-C saves a checkpoint, and
+    `--resume OUT` continues exactly where it stopped.
+    """
+    from ..samples import data_path
+    from ..train.decoder import TrainDecoderConfig, decoder_path
+    from ..train.decoder import train_decoder as train
+
+    if resume is not None and str(resume) == "shipped":
+        resume = data_path("adain_decoder.pt")
+    if out.exists() and (resume is None or resume.resolve() != out.resolve()):
+        raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
+    config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
+                                batch=batch, learning_rate=lr, style_weight=style_weight,
+                                identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
+                                precision=precision, normalise=normalise, seed=seed,
+                                save_every=save_every)
+    command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with ProgressBar(disable=quiet) as bar:
+        try:
+            reached = train(config, _device(device), out, resume=resume, command=command,
+                            progress=bar.update, log=say)
+        except Interrupted:
+            raise Interrupted(note=f"continue with: --resume {out}") from None
+    say(f"Trained to step {reached}: {out} (resumable), {decoder_path(out)} "
+        f"(use with: stylize run PHOTO --style PAINTING --method adain --decoder {decoder_path(out)})")

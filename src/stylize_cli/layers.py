@@ -1,0 +1,33 @@
+"""VGG-19's layer names and the layer choices the papers made, in one vocabulary.
+
+Every loss, method config and the judge name layers from here, so `relu4_1` is
+written once with its meaning. No torch: the command line shows these defaults
+without loading it.
+"""
+
+from __future__ import annotations
+
+BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))  #: (channels, convs) per block
+
+
+def _names() -> tuple[str, ...]:
+    names = []
+    for block, (_, convs) in enumerate(BLOCKS, start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return tuple(names)
+
+
+#: Every layer of VGG-19 in order, named as the papers do (`conv1_1`, `relu4_2`, `pool3`).
+LAYERS = _names()
+
+#: Gatys et al. 2016: style as Gram matrices at the first relu of each block, content at relu4_2.
+#: Also what the judge, gatys and train-style measure.
+GRAM_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+GRAM_CONTENT_LAYER = "relu4_2"
+
+#: Huang & Belongie 2017: the encoder ends at relu4_1, where AdaIN acts and content is measured;
+#: style as channel mean/std at relu1_1..relu4_1.
+ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+ADAIN_LAYER = "relu4_1"

@@ -1,0 +1,102 @@
+"""Every method's options: one frozen dataclass per method, with its defaults and bounds.
+
+The methods validate with these and the command line builds its help and its
+usage errors from them, so a default or a limit is written once. No torch here:
+`stylize --help` must not pay for loading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from ..errors import OptionError
+from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+#: adain's working size unless one is asked for: its memory grows about 1.2 GB per megapixel
+#: (7.3 GB at 3000x2000 on a CPU), so a phone's 12 Mpx would not fit a laptop.
+ADAIN_MAX_SIZE = 1024
+
+
+def option(default: Any, *, min: float | None = None, max: float | None = None,  # noqa: A002
+           choices: tuple[str, ...] | None = None) -> Any:
+    """A config field with the bounds `check` enforces (and the help shows)."""
+    return field(default=default, metadata={"min": min, "max": max, "choices": choices})
+
+
+def check(config: Any) -> None:
+    """Refuse values outside a field's bounds, naming the command-line flag."""
+    for f in fields(config):
+        value, meta = getattr(config, f.name), f.metadata
+        if value is None or not meta:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if meta["choices"] and value not in meta["choices"]:
+            raise OptionError(f"{flag} {value}: choose one of {', '.join(meta['choices'])}")
+        if meta["min"] is not None and value < meta["min"]:
+            raise OptionError(f"{flag} must be at least {meta['min']:g}, got {value:g}")
+        if meta["max"] is not None and value > meta["max"]:
+            raise OptionError(f"{flag} must be at most {meta['max']:g}, got {value:g}")
+
+
+def bounds(config: type, name: str) -> dict[str, Any]:
+    """A field's bounds and default, for help texts."""
+    f = next(f for f in fields(config) if f.name == name)
+    return {**f.metadata, "default": f.default}
+
+
+@dataclass(frozen=True)
+class AdainConfig:
+    size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
+    style_size: int = option(512, min=32)  #: long side the paintings are seen at (stroke size follows)
+    alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo decoded back
+    precision: str | None = option(None, choices=PRECISIONS)  #: None = devices.adain_precision
+    mask: str | None = None  #: image: white = the first style, black = the second
+    decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class CinConfig:
+    size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
+    style_size: int = option(256, min=32)  #: the predictor's input (shorter side, then a centre crop)
+    alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo's own vector
+    precision: str = option("fp32", choices=PRECISIONS)  #: or fp16/bf16 autocast (for GPUs)
+    tile: int | None = option(None, min=64)  #: process in tiles of this size (bounded memory)
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    size: int = option(512, min=16)  #: long side of the output, px
+    style_size: int | None = option(None, min=16)  #: style images' long side; None = as given
+    start_size: int = option(256, min=16)  #: the coarsest scale; scales double up to `size`
+    iterations: int = option(200, min=1)  #: at the coarsest scale; each finer scale gets half
+    content_weight: float = option(0.15, min=0)
+    style_weight: float = option(1.0, min=0)  #: multiplies every style's loss
+    tv_weight: float = option(2.0, min=0)
+    optimizer: Literal["lbfgs", "adam"] = option("lbfgs", choices=("lbfgs", "adam"))
+    learning_rate: float | None = option(None, min=0)  #: Adam only (default 0.02)
+    init: Literal["content", "noise"] = option("content", choices=("content", "noise"))
+    pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))
+    seed: int | None = 0
+    style_layers: tuple[str, ...] = GRAM_STYLE_LAYERS
+    content_layer: str = GRAM_CONTENT_LAYER
+
+    def __post_init__(self) -> None:
+        check(self)
+
+    def scales(self) -> list[tuple[int, int]]:
+        """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""
+        sizes = [self.size]
+        while sizes[0] // 2 >= self.start_size:
+            sizes.insert(0, sizes[0] // 2)
+        return [(s, max(1, self.iterations >> i)) for i, s in enumerate(sizes)]
+
+
+CONFIGS: dict[str, type] = {"adain": AdainConfig, "cin": CinConfig, "gatys": GatysConfig}
