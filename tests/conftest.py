@@ -1,4 +1,11 @@
-"""Shared fixtures: paths to the real sample data and a real local HTTP server."""
+"""Shared fixtures: real pictures, the optional sample data beside the repository, a real HTTP server.
+
+Plumbing tests use the photos and the painting shipped inside the package, so
+they run on any clone. Tests marked `mirror` need `../shared` (more sample
+images, Magenta's weights as a download mirror) and skip, saying so, where it
+is missing; `gpu` tests skip without CUDA; `slow` marks the end-to-end runs
+(`pytest -m "not slow"` is the quick subset).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +17,35 @@ from typing import Iterator
 
 import pytest
 
+from stylize_cli.samples import PAINTING as _PAINTING
+from stylize_cli.samples import PHOTOS as _PHOTOS
+from stylize_cli.samples import data_path
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 IMAGES = SHARED / "images"
 WEIGHTS_MIRROR = SHARED / "weights"
+#: Shipped in the package (CC0 / public domain, see data/SOURCES.md): chelsea 451x300, astronaut
+#: 400x400, rocket 400x267, coffee 400x267; Matisse's Woman with a Hat 310x420.
+PHOTOS = tuple(data_path(name) for name in _PHOTOS)
+PAINTING = data_path(_PAINTING)
 
 
 def need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
+        pytest.skip(f"needs {path} (the sample data beside the repository), which is not on this machine")
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    for item in items:
+        if "mirror" in item.keywords and not SHARED.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"needs {SHARED} (sample images and the weights "
+                                                     "mirror), which is not on this machine"))
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
 
 
 @pytest.fixture(autouse=True)

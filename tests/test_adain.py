@@ -239,7 +239,7 @@ def test_shipped_decoder_is_bundled_and_verified() -> None:
     assert "steps" in card and "stylize train-decoder" in card
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_cli_stylizes_with_the_shipped_decoder_by_default(tmp_path: Path) -> None:
     """The main command on an unseen pair: adain chosen for a style image, a real stylization, the
     photo still there."""
@@ -265,7 +265,7 @@ def test_default_size_and_precision() -> None:
     assert adain_precision(torch.device("cuda")) == "bf16" and adain_precision(torch.device("mps")) == "fp32"
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_alpha_weights_mask_and_odd_sizes() -> None:
     vgg = load_vgg19()
     photo = load_image(CHICAGO).rgb[..., :203, :251]  # sides not multiples of 8

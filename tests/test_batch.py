@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 
 from stylize_cli import Stylizer
-from stylize_cli.batch import in_shard, is_complete, parse_shard, plan
+from stylize_cli.batch import in_shard, is_complete, parse_shard, plan, style_label
 from stylize_cli.errors import InputError
 from stylize_cli.images import load_image
 from stylize_cli.tiles import starts
 
-from .conftest import IMAGES, WEIGHTS_MIRROR, need
+from .conftest import IMAGES, PAINTING, PHOTOS, WEIGHTS_MIRROR, need
 
-PAINTING = IMAGES / "style" / "scene_de_rue.jpg"
+FAST = ("--size", "64")  # adain, the default for a style image: weights shipped with the package
 
 
 @pytest.fixture
@@ -31,18 +31,13 @@ def photos(tmp_path: Path) -> Path:
     """Real photos, a corrupt file, a zero-byte file, a subfolder, spaces and non-ASCII."""
     root = tmp_path / "in"
     (root / "trip 2024" / "día").mkdir(parents=True)
-    shutil.copy(need(IMAGES / "content" / "chicago.jpg"), root / "chicago.jpg")
-    shutil.copy(IMAGES / "content" / "sailboat.jpg", root / "trip 2024" / "sail boat.jpg")
-    shutil.copy(IMAGES / "content" / "flowers.jpg", root / "trip 2024" / "día" / "flores ñ.jpg")
+    shutil.copy(PHOTOS[0], root / "chicago.jpg")
+    shutil.copy(PHOTOS[1], root / "trip 2024" / "sail boat.jpg")
+    shutil.copy(PHOTOS[2], root / "trip 2024" / "día" / "flores ñ.jpg")
     (root / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (root / "empty.png").write_bytes(b"")
     (root / "notes.txt").write_text("not an image")
     return root
-
-
-@pytest.fixture(autouse=True)
-def _mirror(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
 
 
 def stylize_cmd(*args: object) -> list[str]:
@@ -53,7 +48,7 @@ def test_plan_mirrors_the_tree_and_filters(photos: Path, tmp_path: Path) -> None
     out = tmp_path / "out"
     jobs = plan([photos], out, [PAINTING, "cezanne"], recursive=True)
     names = sorted(str(j.output.relative_to(out)) for j in jobs)
-    assert "trip 2024/día/flores ñ_cezanne.jpg" in names and "chicago_scene_de_rue.jpg" in names
+    assert "trip 2024/día/flores ñ_cezanne.jpg" in names and "chicago_woman_with_hat_matisse.jpg" in names
     assert len(jobs) == 2 * 5  # 5 image files (corrupt ones included: they fail at run time), 2 styles
     assert len(plan([photos], out, [PAINTING])) == 3  # not recursive
     assert len(plan([photos], out, [PAINTING], recursive=True, pattern="*.jpg")) == 4
@@ -104,7 +99,7 @@ def test_parse_shard() -> None:
 
 def test_batch_run_reports_and_resumes(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = subprocess.run(stylize_cmd(photos, "-r", "-s", "cezanne", "-o", out, "--json", "--size", "128"),
+    first = subprocess.run(stylize_cmd(photos, "-r", "-s", PAINTING, "-o", out, "--json", *FAST),
                            capture_output=True, text=True, env={**os.environ})
     records = [json.loads(line) for line in first.stdout.splitlines()]
     assert first.returncode == 3, first.stderr
@@ -115,15 +110,15 @@ def test_batch_run_reports_and_resumes(photos: Path, tmp_path: Path) -> None:
     for r in records:
         if r["status"] == "done":
             assert is_complete(Path(r["output"]))
-    again = subprocess.run(stylize_cmd(photos, "-r", "-s", "cezanne", "-o", out, "--json", "--size", "128"),
+    again = subprocess.run(stylize_cmd(photos, "-r", "-s", PAINTING, "-o", out, "--json", *FAST),
                            capture_output=True, text=True)
     statuses = sorted(json.loads(line)["status"] for line in again.stdout.splitlines())
     assert statuses == ["failed", "failed", "skipped", "skipped", "skipped"]
 
 
 def test_fail_fast_stops_at_the_first_failure(photos: Path, tmp_path: Path) -> None:
-    done = subprocess.run(stylize_cmd(photos, "-s", "cezanne", "-o", tmp_path / "out", "--json", "--fail-fast",
-                                      "--size", "96"), capture_output=True, text=True)
+    done = subprocess.run(stylize_cmd(photos, "-s", PAINTING, "-o", tmp_path / "out", "--json", "--fail-fast",
+                                      *FAST), capture_output=True, text=True)
     statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
     assert done.returncode == 3 and statuses == ["done", "failed"]  # chicago, then corrupt: stop
 
@@ -133,9 +128,9 @@ def test_sigkill_leaves_no_partial_outputs_and_a_rerun_finishes(tmp_path: Path) 
     src = tmp_path / "many"
     src.mkdir()
     for i in range(16):
-        shutil.copy(need(IMAGES / "content" / "golden_gate.jpg"), src / f"photo_{i:02d}.jpg")
+        shutil.copy(PHOTOS[3], src / f"photo_{i:02d}.jpg")
     out = tmp_path / "out"
-    cmd = stylize_cmd(src, "-s", "cezanne", "-o", out, "--size", "512", "-q")
+    cmd = stylize_cmd(src, "-s", PAINTING, "-o", out, "--size", "384", "-q")
     with subprocess.Popen(cmd, stderr=subprocess.PIPE) as proc:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(list(out.glob("*.jpg"))) < 3:
@@ -152,8 +147,11 @@ def test_sigkill_leaves_no_partial_outputs_and_a_rerun_finishes(tmp_path: Path) 
     assert len(list(out.glob("*.jpg"))) == 16 and not list(out.glob(".*"))  # no temp file left
 
 
-def test_tiles_are_seamless_and_close_to_the_whole_picture() -> None:
-    photo = load_image(IMAGES / "content" / "golden_gate.jpg")
+@pytest.mark.mirror
+@pytest.mark.slow
+def test_tiles_are_seamless_and_close_to_the_whole_picture(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLIZE_MIRROR", str(need(WEIGHTS_MIRROR)))
+    photo = load_image(need(IMAGES / "content" / "golden_gate.jpg"))
     whole = np.asarray(Stylizer("cezanne", size=1024, device="cpu")(photo), np.float64)
     tiled = np.asarray(Stylizer("cezanne", size=1024, tile=256, device="cpu")(photo), np.float64)
     assert whole.shape == tiled.shape
@@ -167,7 +165,7 @@ def test_tiles_are_seamless_and_close_to_the_whole_picture() -> None:
 
 
 def test_max_size_bounds_the_working_resolution(tmp_path: Path) -> None:
-    out = Stylizer("cezanne", max_size=200, device="cpu")(IMAGES / "content" / "golden_gate.jpg")
+    out = Stylizer(PAINTING, max_size=200, device="cpu")(PHOTOS[1])
     assert max(out.size) == 200
 
 
@@ -178,23 +176,49 @@ def test_photos_of_one_size_go_through_the_network_together(tmp_path: Path) -> N
     src = tmp_path / "src"
     src.mkdir()
     for name in ("a", "b", "c"):
-        shutil.copy(IMAGES / "content" / "golden_gate.jpg", src / f"{name}.jpg")
-    shutil.copy(IMAGES / "content" / "chicago.jpg", src / "d.jpg")  # another size
+        shutil.copy(PHOTOS[1], src / f"{name}.jpg")
+    shutil.copy(PHOTOS[0], src / "d.jpg")  # another size
     (src / "e.jpg").write_bytes(b"broken")
-    stylizer = Stylizer("cezanne", size=128, device="cpu")
+    stylizer = Stylizer(PAINTING, size=64, device="cpu")
+    label = style_label(PAINTING)
     calls: list[int] = []
     original = stylizer.method.apply
     stylizer.method.apply = lambda x, p, progress=None: calls.append(len(x)) or original(x, p)  # type: ignore
-    one = run(plan([src], tmp_path / "one", ["cezanne"]), {"cezanne": stylizer}, batch_size=1)
+    one = run(plan([src], tmp_path / "one", [PAINTING]), {label: stylizer}, batch_size=1)
     assert calls == [1, 1, 1, 1]
     calls.clear()
-    many = run(plan([src], tmp_path / "many", ["cezanne"]), {"cezanne": stylizer}, batch_size=8)
+    many = run(plan([src], tmp_path / "many", [PAINTING]), {label: stylizer}, batch_size=8)
     assert (one.done, one.failed) == (many.done, many.failed) == (4, 1)
     assert sorted(calls) == [1, 3]  # the three same-size photos shared one pass
     for name in "abcd":
-        with Image.open(tmp_path / "one" / f"{name}_cezanne.jpg") as x, \
-                Image.open(tmp_path / "many" / f"{name}_cezanne.jpg") as y:
+        with Image.open(tmp_path / "one" / f"{name}_{label}.jpg") as x, \
+                Image.open(tmp_path / "many" / f"{name}_{label}.jpg") as y:
             assert np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).mean() < 1.0
+
+
+def test_several_styles_without_mix_batch_per_style(tmp_path: Path) -> None:
+    """Jobs come photo by photo (a, b, c each with both styles); the passes must still group by style."""
+    from stylize_cli.batch import run
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(PHOTOS[1], src / f"{name}.jpg")
+    second = tmp_path / "second.png"
+    with Image.open(PHOTOS[3]) as im:
+        im.save(second)
+    calls: list[int] = []
+    stylizers = {}
+    for style in (PAINTING, second):
+        stylizer = Stylizer(style, size=64, device="cpu")
+        original = stylizer.method.apply
+        stylizer.method.apply = (lambda x, p, progress=None, original=original:  # type: ignore
+                                 calls.append(len(x)) or original(x, p))
+        stylizers[style_label(style)] = stylizer
+    jobs = plan([src], tmp_path / "out", [PAINTING, second])
+    assert [j.input.name for j in jobs] == ["a.jpg", "a.jpg", "b.jpg", "b.jpg", "c.jpg", "c.jpg"]
+    report = run(jobs, stylizers, batch_size=8)
+    assert report.done == 6 and calls == [3, 3]
 
 
 def test_a_full_disk_is_one_clear_line_per_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,9 +226,9 @@ def test_a_full_disk_is_one_clear_line_per_image(tmp_path: Path, monkeypatch: py
 
     src = tmp_path / "src"
     src.mkdir()
-    shutil.copy(IMAGES / "content" / "golden_gate.jpg", src / "a.jpg")
+    shutil.copy(PHOTOS[1], src / "a.jpg")
     jobs = plan([src], tmp_path / "out", ["cezanne"])
-    stylizer = Stylizer("cezanne", size=64, device="cpu")
+    stylizer = Stylizer(PAINTING, size=64, device="cpu")
 
     def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -215,3 +239,29 @@ def test_a_full_disk_is_one_clear_line_per_image(tmp_path: Path, monkeypatch: py
     assert report.failed == 1 and report.exit_status == 3
     assert records[0]["error"] == f"{tmp_path / 'out' / 'a_cezanne.jpg'}: could not save (No space left on device)"
     assert not list((tmp_path / "out").iterdir())  # no half-written file
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_the_whole_batch(tmp_path: Path, signum: int) -> None:
+    """A real signal while gatys works on the second of three photos: the run stops there, keeps the
+    first output, leaves no temporary file, says it was interrupted and exits 130."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, photo in enumerate(PHOTOS[:3]):
+        shutil.copy(photo, src / f"{i}.jpg")
+    out = tmp_path / "out"
+    cmd = stylize_cmd(src, "-s", PAINTING, "-o", out, "-m", "gatys", "--size", "64", "--start-size", "64",
+                      "--iterations", "400", "--json", "-q")
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = json.loads(proc.stdout.readline())  # the first photo is done: the second is under way
+        assert first["status"] == "done", first
+        proc.send_signal(signum)
+        rest, err = proc.stdout.read(), proc.stderr.read()
+        assert proc.wait(60) == 130, err
+    assert rest == "" and "Traceback" not in err
+    assert "interrupted: 1 done, 0 skipped, 0 failed" in err, err
+    assert sorted(p.name for p in out.iterdir()) == [Path(first["output"]).name]  # no .part file
+    assert is_complete(Path(first["output"]))

@@ -117,7 +117,7 @@ def test_tampered_download_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
         load_transfer()
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_predicted_style_cuts_the_judges_ratio() -> None:
     """Unseen photo x painting pairs at 512 px: real stylization, content kept."""
     vgg = load_vgg19()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,10 +16,10 @@ from PIL import Image
 
 from stylize_cli.cli import cli
 
-from .conftest import IMAGES, WEIGHTS_MIRROR
+from .conftest import PAINTING, PHOTOS, WEIGHTS_MIRROR, need
 
-CONTENT = IMAGES / "content" / "chicago.jpg"
-STYLE = IMAGES / "style" / "woman_with_hat_matisse.jpg"
+CONTENT = PHOTOS[0]
+STYLE = PAINTING
 FAST = ["--size", "32", "-q"]  # adain, the default for style images
 
 
@@ -34,6 +35,41 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
     assert "Traceback" not in err
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def test_one_photo_is_one_photo_whatever_the_flags(tmp_path: Path) -> None:
+    """`-o out.jpg --overwrite` once made a folder out.jpg/; a batch-only flag decided the mode."""
+    out = tmp_path / "out.jpg"
+    for extra in ([], ["--overwrite"], ["--overwrite", "--json"], ["--mix"]):
+        result = CliRunner().invoke(cli, ["run", str(CONTENT), "-s", str(STYLE), "-o", str(out), *FAST, *extra])
+        assert result.exit_code == 0, (extra, result.stderr)
+        assert out.is_file(), extra
+    record = json.loads(CliRunner().invoke(cli, ["run", str(CONTENT), "-s", str(STYLE), "-o", str(out), *FAST,
+                                                 "--json"]).stdout)
+    assert record["output"] == str(out) and record["status"] == "done" and record["input"] == str(CONTENT)
+    folder = tmp_path / "results"
+    folder.mkdir()
+    code, err = invoke("run", CONTENT, "-s", STYLE, "-o", folder, *FAST)
+    assert code == 0, err
+    assert [p.name for p in folder.iterdir()] == ["chelsea_stylized_woman_with_hat_matisse.jpg"]
+    for flag in (["--glob", "*.jpg"], ["-r"], ["--ext", "jpg"], ["--name", "{stem}.png"], ["--shard", "1/2"],
+                 ["--fail-fast"]):
+        code, err = invoke("run", CONTENT, "-s", STYLE, "-o", tmp_path / "x.jpg", *FAST, *flag)
+        name = {"-r": "--recursive"}.get(flag[0], flag[0])
+        assert code == 2 and f"{name} applies to batches" in err and "Traceback" not in err, (flag, err)
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_a_value_out_of_a_methods_bounds_is_a_usage_error(tmp_path: Path) -> None:
+    """The bound lives in the method's config; the command line reports it as exit 2, before any work."""
+    for method, args, needle in (("adain", ["--style-size", "20"], "--style-size must be at least 32, got 20"),
+                                 ("gatys", ["--style-size", "8"], "--style-size must be at least 16, got 8"),
+                                 ("adain", ["--alpha", "1.5"], "--alpha must be at most 1, got 1.5"),
+                                 ("gatys", ["--iterations", "0"], "--iterations must be at least 1, got 0"),
+                                 ("adain", ["--max-size", "4"], "--max-size must be at least 16, got 4")):
+        code, err = invoke("run", CONTENT, "-s", STYLE, "-m", method, "-o", tmp_path / "o.jpg", "-q", *args)
+        assert code == 2 and needle in err and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "o.jpg").exists()
 
 
 def test_every_option_flag_is_declared_once() -> None:
@@ -103,7 +139,7 @@ def test_default_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)
     code, err = invoke("run", CONTENT, "--style", STYLE, *FAST)
     assert code == 0, err
-    assert (tmp_path / "chicago_stylized_woman_with_hat_matisse.jpg").is_file()
+    assert (tmp_path / "chelsea_stylized_woman_with_hat_matisse.jpg").is_file()
 
 
 def test_demo_runs_on_the_shipped_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,8 +153,9 @@ def test_demo_runs_on_the_shipped_samples(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 0 and "(gatys)" in result.stderr, result.stderr  # a gatys option picks gatys
 
 
+@pytest.mark.mirror
 def test_weights_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    monkeypatch.setenv("STYLIZE_MIRROR", str(need(WEIGHTS_MIRROR)))
     runner = CliRunner()
     listed = runner.invoke(cli, ["weights", "list", "--json"])
     assert listed.exit_code == 0 and '"name": "vgg19"' in listed.stdout and '"status": "missing"' in listed.stdout
@@ -147,7 +184,11 @@ def test_offline_fetch_names_the_missing_file(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
-    """A real SIGINT to a real `stylize` process."""
+    """A real SIGINT to a real `stylize` process. An interruption is not a user error: no
+    `except StylizeError` may swallow it."""
+    from stylize_cli.errors import Interrupted, StylizeError
+
+    assert not issubclass(Interrupted, StylizeError) and issubclass(Interrupted, KeyboardInterrupt)
     out = tmp_path / "partial.png"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(

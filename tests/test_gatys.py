@@ -88,7 +88,7 @@ def test_prepared_styles_are_reused_across_images() -> None:
     assert stylizer._prepared is prepared and list(prepared.grams) == [32]
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_real_gatys_transfers_style_and_keeps_content() -> None:
     """The judge: Gram distance to the style drops far below the photo's own; content stays."""
     need(CONTENT)
@@ -98,7 +98,7 @@ def test_real_gatys_transfers_style_and_keeps_content() -> None:
     assert scores["content_ratio"] < 0.7, scores
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_real_two_style_blend_lies_between_the_styles() -> None:
     need(STYLE2)
     vgg = load_vgg19()
@@ -113,7 +113,7 @@ def test_real_two_style_blend_lies_between_the_styles() -> None:
     assert first < blend < second
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["luminance", "histogram"])
 def test_real_preserve_color_keeps_the_photos_colours(mode: str) -> None:
     from stylize_cli import ops

@@ -59,6 +59,36 @@ def test_match_color_gives_the_target_mean_and_covariance() -> None:
     torch.testing.assert_close(torch.cov(o), torch.cov(t), atol=1e-4, rtol=0)
 
 
+def test_match_color_recolours_every_image_of_a_batch() -> None:
+    """It once used only the first image of a batch and returned one image for N."""
+    g = torch.Generator().manual_seed(2)
+    source = torch.rand(3, 3, 20, 20, generator=g) * 0.5
+    targets = torch.rand(3, 3, 20, 20, generator=g) * torch.tensor([0.1, 0.3, 0.5]).view(3, 1, 1, 1) + 0.2
+    out = ops.match_color(source, targets)
+    assert out.shape == source.shape
+    for i in range(3):
+        torch.testing.assert_close(out[i].mean((1, 2)), targets[i].mean((1, 2)), atol=1e-4, rtol=0)
+        torch.testing.assert_close(out[i:i + 1], ops.match_color(source[i:i + 1], targets[i:i + 1]))
+    one = ops.match_color(source, targets[1:2])  # one target for every image
+    for i in range(3):
+        torch.testing.assert_close(one[i].mean((1, 2)), targets[1].mean((1, 2)), atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="2 targets for 3 images"):
+        ops.match_color(source, targets[:2])
+
+
+def test_the_library_leaves_the_thread_count_alone() -> None:
+    """pick_device("cpu") once raised torch's thread count: a library must not change its caller's process."""
+    from stylize_cli.devices import pick_device
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert pick_device("cpu") == torch.device("cpu") and pick_device("auto").type in ("cpu", "cuda", "mps")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_luminance_helpers() -> None:
     g = torch.Generator().manual_seed(1)
     style = torch.rand(1, 3, 16, 16, generator=g) * 0.2  # dark

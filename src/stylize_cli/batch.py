@@ -239,10 +239,13 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
             if fail_fast and report.failed:
                 break
             try:
-                groups.setdefault(job.style, []).append((job, loaded.result()))
+                image = loaded.result()
             except _FAILURES as exc:
                 failed(job, exc, 0.0)
-            if len(groups.get(job.style, ())) >= batch_size:
+                continue
+            group = groups.setdefault(job.style, [])
+            group.append((job, image))
+            if len(group) >= batch_size:
                 flush(groups.pop(job.style))
         for group in groups.values():
             if not (fail_fast and report.failed):
