@@ -69,7 +69,7 @@ def train(device: str, steps: int, painting) -> dict[str, object]:  # type: igno
     stamps: list[float] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        result = train_style(painting, load_photos(None, config.scale, print), config, pick_device(device),
+        result = train_style(painting, load_photos(None, config, print), config, pick_device(device),
                              Path(tmp) / "ck.pt", progress=lambda e: stamps.append(time.perf_counter()))
     per_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     losses = [h["style"] for h in result.history]

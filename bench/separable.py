@@ -119,7 +119,7 @@ def learned(transfer: torch.nn.Module, painting: torch.Tensor, cin: Cin, steps: 
     cin.transfer = transfer  # the same objective and optimizer, through the other network
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = train_style(painting, load_photos(None, config.scale, print), config, cin.device,
+            result = train_style(painting, load_photos(None, config, print), config, cin.device,
                                  Path(tmp) / "ck.pt", cin=cin)
     finally:
         cin.transfer = original

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import adain as bench_adain  # noqa: E402  (its image list)
+
 KIT = ROOT / ".kit"
 SHARED = ROOT.parent / "shared"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}

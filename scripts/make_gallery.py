@@ -57,13 +57,14 @@ def painting(file: str, crop: tuple[float, float, float, float] | None) -> torch
 def train_all(steps: int) -> None:
     device = pick_device("cpu")
     config = TrainStyleConfig(steps=steps)
-    photos = load_photos(None, config.scale, print)
+    photos = load_photos(None, config, print)
     for name, (file, crop, licence, title) in GALLERY.items():
         start = time.perf_counter()
         result = train_style(painting(file, crop), photos, config, device, Path(f"/tmp/gallery_{name}.pt"))
         detail = f", crop {crop}" if crop else ""
         style = make_style(name, result, f"{file}{detail}: {title}", licence,
-                           f"scripts/make_gallery.py (train_style, {steps} steps, 256 px crops of the sample photos seen at 512 px)")
+                           f"scripts/make_gallery.py (train_style, {steps} steps, 256 px crops of the sample photos "
+                           "seen at 512 px)")
         style.save(builtin_dir() / f"{name}.json")
         print(f"{name}: {style.made_by} in {time.perf_counter() - start:.0f} s", flush=True)
 

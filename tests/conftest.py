@@ -10,10 +10,11 @@ is missing; `gpu` tests skip without CUDA; `slow` marks the end-to-end runs
 from __future__ import annotations
 
 import http.server
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -35,6 +36,12 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the sample data beside the repository), which is not on this machine")
     return path
+
+
+def default_sigint() -> None:
+    """For subprocesses that get a real Ctrl-C: a shell's background job (`pytest &` in a script)
+    has SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,7 +74,7 @@ class Server:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+            def do_GET(self) -> None:
                 rng = self.headers.get("Range")
                 server.requests.append((self.path, rng))
                 target = server.root / self.path.lstrip("/")

@@ -18,19 +18,19 @@ from stylize_cli.cli import cli
 from stylize_cli.devices import adain_precision
 from stylize_cli.errors import InputError
 from stylize_cli.images import load_image
+from stylize_cli.layers import ADAIN_STYLE_LAYERS as STYLE_LAYERS
 from stylize_cli.losses import judge
 from stylize_cli.methods.adain import DECODER
-from stylize_cli.models.adain import STYLE_LAYERS, Decoder, Encoder, channel_means
+from stylize_cli.models.adain import Decoder, Encoder, channel_means
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path, losses
 
-from .conftest import IMAGES, need
+from .conftest import IMAGES, PAINTING, PHOTOS, need
 
-CONTENT = IMAGES / "content"
-STYLES = IMAGES / "style"
-CHICAGO = CONTENT / "chicago.jpg"
-RESERVOIR = STYLES / "the_resevoir_at_poitiers.jpg"
-MATISSE = STYLES / "woman_with_hat_matisse.jpg"
+CHICAGO = IMAGES / "content" / "chicago.jpg"  # an unseen pair from ../shared, for the end-to-end judge
+RESERVOIR = IMAGES / "style" / "the_resevoir_at_poitiers.jpg"
+PHOTO = PHOTOS[0]  # shipped in the package: plumbing tests run on any clone
+MATISSE = PAINTING
 
 
 def invoke(*args: str | Path) -> tuple[int, str]:
@@ -75,7 +75,7 @@ def test_masked_adain_gives_each_region_its_style() -> None:
 def test_normalised_encoder_is_the_raw_one_divided_by_channel_means() -> None:
     """Rescaling the convs must change the features' scale and nothing else."""
     vgg = load_vgg19()
-    image = load_image(CHICAGO).rgb[..., :64, :96]
+    image = load_image(PHOTO).rgb[..., :64, :96]
     raw = Encoder(vgg)
     means = channel_means(raw, [image])
     normalised = Encoder(vgg, means)
@@ -92,7 +92,7 @@ def test_decoder_upsamples_eight_times_and_training_lowers_the_loss() -> None:
     vgg = load_vgg19()
     encoder, decoder = Encoder(vgg, channel_means(Encoder(vgg), [torch.rand(2, 3, 64, 64)])), Decoder()
     assert decoder(torch.rand(1, 512, 5, 7)).shape == (1, 3, 40, 56)
-    content = load_image(CHICAGO).rgb[..., 100:164, 100:164].expand(2, -1, -1, -1).contiguous()
+    content = load_image(PHOTO).rgb[..., 100:164, 100:164].expand(2, -1, -1, -1).contiguous()
     with torch.no_grad():
         feats = encoder(torch.nn.functional.interpolate(load_image(MATISSE).rgb, size=(64, 64)), STYLE_LAYERS)
     style = {k: tuple(t.expand(2, -1, -1, -1) for t in ops.mean_std(v)) for k, v in feats.items()}
@@ -137,10 +137,10 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
     content, style = tmp_path / "photos", tmp_path / "paintings"
     content.mkdir()
     style.mkdir()
-    for name in ("chicago.jpg", "golden_gate.jpg", "sailboat.jpg"):
-        shutil.copy(need(CONTENT / name), content)
-    for name in ("woman_with_hat_matisse.jpg", "the_resevoir_at_poitiers.jpg"):
-        shutil.copy(STYLES / name, style)
+    for photo in PHOTOS[:3]:
+        shutil.copy(photo, content)
+    for painting in (PAINTING, PHOTOS[3]):  # a photo stands in for a second painting: only plumbing here
+        shutil.copy(painting, style)
     (content / "notes.txt").write_text("not an image")
     (content / "broken.jpg").write_bytes(b"\xff\xd8\xff")  # unreadable: skipped with a warning
     return content, style
@@ -154,7 +154,7 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
               "--crop", "64", "--style-size", "64", "--batch", "2", "--device", "cpu", "--normalise", "-q"]
     code, err = invoke(*common, "--steps", "3", "--save-every", "2")
     assert code == 0, err
-    assert "1 unreadable photo(s) skipped" in err
+    assert "1 unreadable image(s) skipped, 3 used" in err
     first = torch.load(out, weights_only=True)
     assert first["steps"] == 3 and len(first["phases"]) == 1 and first["phases"][0]["to_step"] == 3
 
@@ -175,10 +175,10 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     # the decoder file beside it is what `run --decoder` uses
     shipped = torch.load(decoder_path(out), weights_only=True)
     assert shipped["steps"] == 5 and all(v.dtype == torch.float16 for v in shipped["decoder"].values())
-    code, err = invoke("run", CHICAGO, "--style", MATISSE, "--method", "adain", "--decoder", decoder_path(out),
+    code, err = invoke("run", PHOTO, "--style", MATISSE, "--method", "adain", "--decoder", decoder_path(out),
                        "--size", "64", "-o", tmp_path / "o.png", "-q")
     assert code == 0, err
-    w, h = load_image(CHICAGO).size
+    w, h = load_image(PHOTO).size
     assert load_image(tmp_path / "o.png").size == (64, round(64 * h / w))
     rows = [line.split("\t") for line in log_path(out).read_text().splitlines()]
     assert rows[0][:3] == ["step", "content", "style"] and [r[0] for r in rows[1:]] == ["3", "5"]
@@ -187,7 +187,8 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
                        "--feature-identity-weight", "10")
     assert code == 0, err
     state = torch.load(out, weights_only=True)
-    assert [(p["identity_weight"], p["feature_identity_weight"]) for p in state["phases"]] == \
+    assert [(p["settings"]["identity_weight"], p["settings"]["feature_identity_weight"])
+            for p in state["phases"]] == \
         [(0.0, 0.0), (0.0, 0.0), (100.0, 10.0)]
     assert 0 < state["history"][-1]["identity"] < 1  # pixel MSE of [0, 1] images
     assert 0 < state["history"][-1]["identity_features"] < 100  # relative errors: O(1) per layer, not raw VGG
@@ -223,7 +224,7 @@ def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> No
     code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", tmp_path / "d.pt",
                        "--resume", bogus, "--crop", "64")
     assert code == 1 and "bogus.pt: not a decoder checkpoint" in err and len(err.strip().splitlines()) == 1
-    code, err = invoke("run", CHICAGO, "--style", MATISSE, "--method", "adain", "--decoder", bogus,
+    code, err = invoke("run", PHOTO, "--style", MATISSE, "--method", "adain", "--decoder", bogus,
                        "-o", tmp_path / "o.jpg")
     assert code == 1 and "bogus.pt: not a decoder file" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.jpg").exists()
@@ -240,11 +241,12 @@ def test_shipped_decoder_is_bundled_and_verified() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.mirror
 def test_cli_stylizes_with_the_shipped_decoder_by_default(tmp_path: Path) -> None:
     """The main command on an unseen pair: adain chosen for a style image, a real stylization, the
     photo still there."""
     out = tmp_path / "out.jpg"
-    code, err = invoke("run", CHICAGO, "--style", RESERVOIR, "--size", "384", "-o", out)
+    code, err = invoke("run", need(CHICAGO), "--style", need(RESERVOIR), "--size", "384", "-o", out)
     assert code == 0 and "with adain on" in err, err
     scores = judge(load_vgg19(), load_image(out).rgb, load_image(CHICAGO).rgb, load_image(RESERVOIR).rgb)
     # measured 0.310 and 0.248 with the step-23,577 decoder (0.358 and 0.492 at step 1,000);
@@ -255,20 +257,21 @@ def test_cli_stylizes_with_the_shipped_decoder_by_default(tmp_path: Path) -> Non
 def test_default_size_and_precision() -> None:
     """Without --size or --max-size a photo keeps its size up to 1024 px (memory grows with the pixels); bf16 only
     on CUDA, where it was measured faster and within 40 dB of fp32."""
-    stylizer = Stylizer(RESERVOIR, device="cpu")
+    stylizer = Stylizer(MATISSE, device="cpu")
     assert stylizer.method.name == "adain" and stylizer.method.precision == "fp32"
     assert stylizer(load_image_pil(torch.rand(1, 3, 24, 1100))).size == (1024, 22)
     assert stylizer(load_image_pil(torch.rand(1, 3, 24, 100))).size == (100, 24)
     wide = load_image_pil(torch.rand(1, 3, 24, 1100))
-    assert Stylizer(RESERVOIR, device="cpu", max_size=2000)(wide).size == (1100, 24)  # the user's bound wins
-    assert Stylizer(RESERVOIR, device="cpu", size=1100)(wide).size == (1100, 24)
+    assert Stylizer(MATISSE, device="cpu", max_size=2000)(wide).size == (1100, 24)  # the user's bound wins
+    assert Stylizer(MATISSE, device="cpu", size=1100)(wide).size == (1100, 24)
     assert adain_precision(torch.device("cuda")) == "bf16" and adain_precision(torch.device("mps")) == "fp32"
 
 
 @pytest.mark.slow
+@pytest.mark.mirror
 def test_alpha_weights_mask_and_odd_sizes() -> None:
     vgg = load_vgg19()
-    photo = load_image(CHICAGO).rgb[..., :203, :251]  # sides not multiples of 8
+    photo = load_image(need(CHICAGO)).rgb[..., :203, :251]  # sides not multiples of 8
     style = load_image(RESERVOIR).rgb
     ratios = []
     for alpha in (0.0, 0.5, 1.0):

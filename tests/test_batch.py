@@ -21,7 +21,7 @@ from stylize_cli.errors import InputError
 from stylize_cli.images import load_image
 from stylize_cli.tiles import starts
 
-from .conftest import IMAGES, PAINTING, PHOTOS, WEIGHTS_MIRROR, need
+from .conftest import IMAGES, PAINTING, PHOTOS, WEIGHTS_MIRROR, default_sigint, need
 
 FAST = ("--size", "64")  # adain, the default for a style image: weights shipped with the package
 
@@ -100,7 +100,7 @@ def test_parse_shard() -> None:
 def test_batch_run_reports_and_resumes(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = subprocess.run(stylize_cmd(photos, "-r", "-s", PAINTING, "-o", out, "--json", *FAST),
-                           capture_output=True, text=True, env={**os.environ})
+                           capture_output=True, text=True, check=False)
     records = [json.loads(line) for line in first.stdout.splitlines()]
     assert first.returncode == 3, first.stderr
     assert {r["status"] for r in records} == {"done", "failed"}
@@ -111,14 +111,14 @@ def test_batch_run_reports_and_resumes(photos: Path, tmp_path: Path) -> None:
         if r["status"] == "done":
             assert is_complete(Path(r["output"]))
     again = subprocess.run(stylize_cmd(photos, "-r", "-s", PAINTING, "-o", out, "--json", *FAST),
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     statuses = sorted(json.loads(line)["status"] for line in again.stdout.splitlines())
     assert statuses == ["failed", "failed", "skipped", "skipped", "skipped"]
 
 
 def test_fail_fast_stops_at_the_first_failure(photos: Path, tmp_path: Path) -> None:
     done = subprocess.run(stylize_cmd(photos, "-s", PAINTING, "-o", tmp_path / "out", "--json", "--fail-fast",
-                                      *FAST), capture_output=True, text=True)
+                                      *FAST), capture_output=True, text=True, check=False)
     statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
     assert done.returncode == 3 and statuses == ["done", "failed"]  # chicago, then corrupt: stop
 
@@ -140,7 +140,7 @@ def test_sigkill_leaves_no_partial_outputs_and_a_rerun_finishes(tmp_path: Path) 
     written = list(out.glob("*.jpg"))
     assert 3 <= len(written) < 16, len(written)
     assert all(is_complete(p) for p in written)  # whatever is visible is whole
-    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True)
+    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=False)
     records = [json.loads(line) for line in rerun.stdout.splitlines()]
     assert rerun.returncode == 0, rerun.stderr
     assert sum(r["status"] == "skipped" for r in records) == len(written)
@@ -254,7 +254,7 @@ def test_ctrl_c_or_sigterm_stops_the_whole_batch(tmp_path: Path, signum: int) ->
     cmd = stylize_cmd(src, "-s", PAINTING, "-o", out, "-m", "gatys", "--size", "64", "--start-size", "64",
                       "--iterations", "400", "--json", "-q")
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
+                          preexec_fn=default_sigint) as proc:  # noqa: PLW1509 (the child has no threads yet)
         assert proc.stdout is not None and proc.stderr is not None
         first = json.loads(proc.stdout.readline())  # the first photo is done: the second is under way
         assert first["status"] == "done", first

@@ -16,10 +16,9 @@ from stylize_cli import Stylizer, stylize, weights
 from stylize_cli.convert.tflite import read_constants
 from stylize_cli.errors import InputError, Interrupted, WeightsError
 from stylize_cli.images import fit, load_image
-from stylize_cli.methods import ProgressEvent
 from stylize_cli.losses import judge
-from stylize_cli.models.magenta import (PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor,
-                                        load_transfer)
+from stylize_cli.methods import ProgressEvent
+from stylize_cli.models.magenta import PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor, load_transfer
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.styles import Style
 
@@ -29,6 +28,9 @@ PREDICT_REF = WEIGHTS_MIRROR / PREDICTOR / "reference"
 TRANSFER_REF = WEIGHTS_MIRROR / TRANSFER / "reference"
 CONTENT = IMAGES / "content"
 STYLES = IMAGES / "style"
+
+
+pytestmark = pytest.mark.mirror  # Magenta's weights come from the mirror
 
 
 @pytest.fixture(autouse=True)
@@ -96,12 +98,12 @@ def test_conversion_is_cached_and_a_tampered_cache_is_redone() -> None:
 def test_malformed_tflite_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"\x00" * 64)
-    with pytest.raises(WeightsError, match="bad.tflite: not a TensorFlow Lite file"):
+    with pytest.raises(WeightsError, match=r"bad\.tflite: not a TensorFlow Lite file"):
         read_constants(bad)
     real = (WEIGHTS_MIRROR / TRANSFER / "style_transfer_f16_384.tflite").read_bytes()
     cut = tmp_path / "cut.tflite"
     cut.write_bytes(real[:5000])
-    with pytest.raises(WeightsError, match="cut.tflite: malformed TensorFlow Lite file"):
+    with pytest.raises(WeightsError, match=r"cut\.tflite: malformed TensorFlow Lite file"):
         read_constants(cut)
 
 

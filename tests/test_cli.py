@@ -16,7 +16,7 @@ from PIL import Image
 
 from stylize_cli.cli import cli
 
-from .conftest import PAINTING, PHOTOS, WEIGHTS_MIRROR, need
+from .conftest import PAINTING, PHOTOS, WEIGHTS_MIRROR, default_sigint, need
 
 CONTENT = PHOTOS[0]
 STYLE = PAINTING
@@ -196,7 +196,7 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
              "-m", "gatys", "--size", "96", "--iterations", "100000", "-o", str(out)],
             stderr=subprocess.PIPE, text=True, env=env,
             # a shell's background job (`pytest &` in a script) has SIGINT ignored, and children inherit that
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
+            preexec_fn=default_sigint) as proc:  # noqa: PLW1509 (the child has no threads yet)
         assert proc.stderr is not None
         assert proc.stderr.readline().startswith("Stylizing")
         line = proc.stderr.readline()  # the first plain progress line: optimizing now

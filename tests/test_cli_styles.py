@@ -19,6 +19,9 @@ PHOTO = IMAGES / "content" / "sailboat.jpg"
 PAINTING = IMAGES / "style" / "scene_de_rue.jpg"
 
 
+pytestmark = pytest.mark.mirror  # CIN: Magenta's weights come from the mirror
+
+
 @pytest.fixture(autouse=True)
 def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     need(WEIGHTS_MIRROR)
@@ -91,7 +94,8 @@ def test_train_style_refuses_builtin_names_and_empty_folders(tmp_path: Path) -> 
 
 
 def test_single_photo_with_max_size_and_tile(tmp_path: Path) -> None:
-    code, _, err = run("run", PHOTO, "-s", "cezanne", "--max-size", "300", "--tile", "128", "-o", tmp_path / "o.png", "-q")
+    code, _, err = run("run", PHOTO, "-s", "cezanne", "--max-size", "300", "--tile", "128", "-o", tmp_path / "o.png",
+                       "-q")
     assert code == 0, err
     with Image.open(tmp_path / "o.png") as out:
         assert max(out.size) == 300

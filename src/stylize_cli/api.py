@@ -6,8 +6,9 @@ The CLI is a thin layer over `stylize()` and `Stylizer`; tests call them directl
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import torch
 from PIL import Image

@@ -15,10 +15,11 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from PIL import Image
 
@@ -223,7 +224,7 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
                 failed(group[0][0], exc, time.perf_counter() - began)
             return
         each = (time.perf_counter() - began) / len(group)
-        for (job, _), image in zip(group, images):
+        for (job, _), image in zip(group, images, strict=True):
             try:
                 save_image(image, job.output)
             except _FAILURES as exc:
@@ -274,7 +275,7 @@ def _decoded(jobs: Sequence[Job], pool: ThreadPoolExecutor,
             futures.pop(job.input, None)  # free the decoded image once its styles are done
 
 
-def record(input: Path, output: Path, style: str, status: str, seconds: float, error: str | None) -> Record:  # noqa: A002
+def record(input: Path, output: Path, style: str, status: str, seconds: float, error: str | None) -> Record:
     """What `--json` prints for one output, the same for one photo and for a batch."""
     return {"input": str(input), "output": str(output), "style": style, "status": status,
             "seconds": round(seconds, 3), "error": error}

@@ -13,7 +13,6 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -23,7 +22,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from .atomic import atomic_write
 from .errors import InputError, StylizeError
 
-ImageSource = Union[str, os.PathLike, Image.Image]
+ImageSource = str | os.PathLike | Image.Image
 
 #: Refuse images above this many pixels before decoding them (decompression bombs).
 #: 100 Mpx decodes to ~1.2 GB of float32; override with STYLIZE_MAX_PIXELS.
@@ -55,17 +54,6 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         """(width, height), the PIL convention."""
         return self.rgb.shape[-1], self.rgb.shape[-2]
-
-
-def image_files(folder: str | os.PathLike, role: str) -> list[Path]:
-    """Every image under `folder` (recursively, sorted, so runs are reproducible)."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise InputError(f"{folder}: no such folder (the {role} images)")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InputError(f"{folder}: no images in the {role} folder")
-    return files
 
 
 def max_pixels() -> int:

@@ -12,14 +12,9 @@ import torch
 from torch import nn
 
 from . import ops
+from .layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
 from .models.vgg import VGG19
-
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYER = "relu4_2"
-
-
-def relative_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (x - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+from .ops import relative_error
 
 
 class ContentLoss(nn.Module):
@@ -57,7 +52,7 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
-                   layers: tuple[str, ...] = STYLE_LAYERS) -> float:
+                   layers: tuple[str, ...] = GRAM_STYLE_LAYERS) -> float:
     """Summed squared Gram difference to the style over relu1_1..relu5_1.
 
     Gram matrices depend on the scale the style is seen at, so callers should
@@ -69,7 +64,7 @@ def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
 
 @torch.no_grad()
 def content_distance(vgg: VGG19, image: torch.Tensor, content: torch.Tensor,
-                     layer: str = CONTENT_LAYER) -> float:
+                     layer: str = GRAM_CONTENT_LAYER) -> float:
     """Mean squared relu4_2 difference: how far the picture's content has moved."""
     return float(((vgg(image, [layer])[layer] - vgg(content, [layer])[layer]) ** 2).mean())
 

@@ -39,10 +39,10 @@ def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, t
     return features.mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
 
 
-def relative_mse(features: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """MSE divided by the reference's mean square, so VGG layers whose activations differ by
-    orders of magnitude count alike."""
-    return (features - reference).pow(2).mean() / reference.pow(2).mean()
+def relative_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error over the target's squared norm: VGG layers whose activations differ by orders
+    of magnitude, and pictures of any size, count alike. The one definition every loss uses."""
+    return (x - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
 
 
 def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType, TracebackType
-from typing import Any, Iterator
+from typing import Any
 
 
 class StopRequests:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import platformdirs
 import torch
@@ -53,7 +53,7 @@ class Style:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, origin: str = "") -> "Style":
+    def load(cls, path: str | os.PathLike, origin: str = "") -> Style:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -104,7 +104,7 @@ def find(name: str) -> Style:
     raise InputError(f"{name}: no such file or named style; {more}`stylize styles list` shows them")
 
 
-StyleSpec = Union[str, os.PathLike, Any]
+StyleSpec = str | os.PathLike | Any
 
 
 def is_name(spec: object) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -13,7 +13,7 @@ def starts(length: int, tile: int, overlap: int) -> list[int]:
         return [0]
     step = tile - overlap
     positions = list(range(0, length - tile, step))
-    return positions + [length - tile]
+    return [*positions, length - tile]
 
 
 def ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:

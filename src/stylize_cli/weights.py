@@ -20,10 +20,11 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import platformdirs
 from filelock import FileLock, Timeout
@@ -312,7 +313,7 @@ def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
                            "the file is corrupt or was replaced")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a malformed pickle
+    except Exception as exc:  # noqa: BLE001 (torch raises many types for a malformed pickle)
         raise WeightsError(f"{path}: not a loadable checkpoint ({exc})") from None
 
 
@@ -325,7 +326,7 @@ def load_user_file(path: str | os.PathLike, what: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(f"{path}: no such {what}") from None
-    except Exception as exc:  # torch raises many types for a malformed pickle
+    except Exception as exc:  # noqa: BLE001 (torch raises many types for a malformed pickle)
         raise InputError(f"{path}: not a {what} ({exc.__class__.__name__})") from None
 
 

@@ -51,7 +51,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except BaseException as exc:  # noqa: BLE001 (mapped, or re-raised with --debug)
+        except BaseException as exc:
             if debug and not isinstance(exc, OptionError):
                 raise
             _exit_for(exc, ctx)

@@ -43,7 +43,8 @@ def _device(name: str) -> object:
 @click.option("--device", default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_style(style_image: Path, name: str, content_dir: Path | None, steps: int, size: int,
-                scale: int, style_weight: float, seed: int, licence: str, force: bool, device: str, quiet: bool) -> None:
+                scale: int, style_weight: float, seed: int, licence: str, force: bool, device: str,
+                quiet: bool) -> None:
     """Learn a new CIN style from STYLE_IMAGE: 100 numbers, every convolution frozen.
 
     Starts from the style predictor's vector and fits it to VGG-19 content and
@@ -63,17 +64,18 @@ def train_style(style_image: Path, name: str, content_dir: Path | None, steps: i
         raise InputError(f"{name}: already {where}; choose another --name or pass --force")
     config = TrainStyleConfig(steps=steps, size=size, scale=scale, style_weight=style_weight, seed=seed)
     style = load_image(style_image).rgb
-    photos = load_photos(content_dir, scale, warn)
+    photos = load_photos(content_dir, config, warn)
     checkpoint = user_dir() / f".{name}.train.pt"
-    start = time.perf_counter()
-    with ProgressBar(disable=quiet) as bar:
-        try:
-            result = train(style, photos, config, _device(device), checkpoint, bar.update, log=say)
-        except Interrupted:
-            raise Interrupted(note=f"progress kept in {checkpoint}, run the same command to resume") from None
     command = (f"stylize train-style {shlex.quote(style_image.name)} --name {name} --steps {steps} "
                f"--size {size} --scale {scale} --style-weight {style_weight} --seed {seed}"
                + (f" --content-dir {shlex.quote(str(content_dir))}" if content_dir else ""))
+    start = time.perf_counter()
+    with ProgressBar(disable=quiet) as bar:
+        try:
+            result = train(style, photos, config, _device(device), checkpoint, bar.update, log=say,
+                           command=command)
+        except Interrupted:
+            raise Interrupted(note=f"progress kept in {checkpoint}, run the same command to resume") from None
     saved = make_style(name, result, style_image.name, licence, command).save(target)
     checkpoint.unlink(missing_ok=True)
     say(f"Saved style '{name}' to {saved} ({time.perf_counter() - start:.0f} s); "

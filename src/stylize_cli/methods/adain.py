@@ -9,8 +9,8 @@ mask puts the first style where it is white and the second where it is black.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -19,12 +19,12 @@ from ..devices import adain_precision, autocast
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import AdaIN, from_decoder_file
+from ..models.cache import shared
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
 from .configs import ADAIN_MAX_SIZE, AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
-_MODELS: dict[tuple[str, str], AdaIN] = {}
 
 
 @dataclass
@@ -34,21 +34,22 @@ class AdainPrepared:
 
 
 def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
-    """The shipped decoder (sha256 checked) or a user's file; built once per process."""
-    key = (str(device), decoder or DECODER)
-    if key not in _MODELS:
-        if decoder is None:
-            entry = weights.get_entry(DECODER)
-            file = entry.files[0]
-            state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
-        else:
-            state = weights.load_user_file(decoder, "decoder file")
-        try:
-            model = from_decoder_file(state, load_vgg19("cpu"))
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise InputError(f"{decoder or DECODER}: not a usable AdaIN decoder ({exc})") from None
-        _MODELS[key] = model.to(device)
-    return _MODELS[key]
+    """The shipped decoder (sha256 checked) or a user's file, with the encoder; built once per process."""
+    return shared(("adain", str(device), decoder or DECODER), lambda: _build(device, decoder))
+
+
+def _build(device: torch.device, decoder: str | None) -> AdaIN:
+    if decoder is None:
+        entry = weights.get_entry(DECODER)
+        file = entry.files[0]
+        state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
+    else:
+        state = weights.load_user_file(decoder, "decoder file")
+    try:
+        model = from_decoder_file(state, load_vgg19("cpu"))
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise InputError(f"{decoder or DECODER}: not a usable AdaIN decoder ({exc})") from None
+    return model.to(device)
 
 
 class Adain:

@@ -8,8 +8,8 @@ in the photo's own predicted vector, which weakens the style (as Magenta does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,6 @@ from ..styles import NETWORK, Style
 from ..tiles import tiled
 from . import ProgressCallback, mixing_weights
 from .configs import CinConfig
-
 
 #: Tiled runs take the norm statistics from the picture at up to this size. Measured
 #: on golden_gate at 1024 px with 256 px tiles: PSNR to the untiled result 35 dB with
@@ -71,7 +70,7 @@ class Cin:
                 vectors.append(style.tensor().to(self.device))
             else:
                 vectors.append(self.predict(style))
-        return CinPrepared(sum(v * w for v, w in zip(vectors, proportions)))  # type: ignore[arg-type]
+        return CinPrepared(sum(v * w for v, w in zip(vectors, proportions, strict=True)))  # type: ignore[arg-type]
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:

@@ -19,7 +19,7 @@ PRECISIONS = ("fp32", "fp16", "bf16")
 ADAIN_MAX_SIZE = 1024
 
 
-def option(default: Any, *, min: float | None = None, max: float | None = None,  # noqa: A002
+def option(default: Any, *, min: float | None = None, max: float | None = None,
            choices: tuple[str, ...] | None = None) -> Any:
     """A config field with the bounds `check` enforces (and the help shows)."""
     return field(default=default, metadata={"min": min, "max": max, "choices": choices})

@@ -13,13 +13,13 @@ with the content at every scale, like Gatys et al.'s own multi-scale follow-up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
 from .. import ops
-from ..errors import Interrupted, InputError
+from ..errors import InputError, Interrupted
 from ..images import fit, resize
 from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
@@ -58,7 +58,7 @@ class Gatys:
         """Blended Gram targets for the style images scaled to this content scale."""
         if size not in prepared.grams:
             blended = [torch.zeros(()) for _ in self.config.style_layers]
-            for style, w in zip(prepared.styles, prepared.weights):
+            for style, w in zip(prepared.styles, prepared.weights, strict=True):
                 feats = self.vgg(fit(style, size), self.config.style_layers)
                 for i, layer in enumerate(self.config.style_layers):
                     blended[i] = blended[i] + w * ops.gram(feats[layer])
@@ -111,7 +111,7 @@ class Gatys:
             opt.zero_grad()
             feats = self.vgg(x, layers)
             lc = content_loss(feats[cfg.content_layer])
-            ls = sum(loss(feats[k]) for loss, k in zip(style_losses, cfg.style_layers))
+            ls = sum(loss(feats[k]) for loss, k in zip(style_losses, cfg.style_layers, strict=True))
             ls = ls / len(style_losses)
             ltv = tv_loss(x)
             total = cfg.content_weight * lc + strength * ls + cfg.tv_weight * ltv

@@ -18,18 +18,18 @@ The decoder mirrors the encoder with nearest upsampling and reflection padding
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
 
 from .. import ops
-from .vgg import LAYERS, VGG19
+from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS, LAYERS
+from .vgg import VGG19
 
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-CONTENT_LAYER = "relu4_1"
-FORMAT = "stylize-adain-decoder/1"
-_LAST = LAYERS.index(CONTENT_LAYER)
+DECODER_FORMAT = "stylize-adain-decoder/1"  #: a decoder file: what --decoder and the package take
+_LAST = LAYERS.index(ADAIN_LAYER)
 
 
 class Encoder(nn.Module):
@@ -47,7 +47,7 @@ class Encoder(nn.Module):
         self.requires_grad_(False).eval()
 
     def forward(self, image: torch.Tensor,
-                layers: Iterable[str] = STYLE_LAYERS) -> dict[str, torch.Tensor]:
+                layers: Iterable[str] = ADAIN_STYLE_LAYERS) -> dict[str, torch.Tensor]:
         wanted = set(layers)
         x = image.flip(1) * 255.0 - self.mean
         out = {}
@@ -135,7 +135,7 @@ class AdaIN(nn.Module):
         self.decoder = decoder
 
     def style_stats(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return ops.mean_std(self.encoder(style, [CONTENT_LAYER])[CONTENT_LAYER])
+        return ops.mean_std(self.encoder(style, [ADAIN_LAYER])[ADAIN_LAYER])
 
     def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
                 weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -144,26 +144,18 @@ class AdaIN(nn.Module):
         With a mask (1 = first style, 0 = second; Huang & Belongie §7.2 "spatial
         control") each region is normalised with its own statistics.
         """
-        f = self.encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]
+        f = self.encoder(content, [ADAIN_LAYER])[ADAIN_LAYER]
         if mask is None:
-            t = sum(w * ops.adain(f, m, s) for (m, s), w in zip(stats, weights))
+            t = sum(w * ops.adain(f, m, s) for (m, s), w in zip(stats, weights, strict=True))
         else:
             t = ops.masked_adain(f, ops.resize_mask(mask, f.shape[-2:]), stats[0], stats[1])
         t = alpha * t + (1 - alpha) * f  # type: ignore[operator]
         return self.decoder(t)
 
 
-def decoder_file(decoder: Decoder, encoder: Encoder, **meta: Any) -> dict[str, Any]:
-    """What a decoder file holds: fp16 weights, the encoder normalisation, how it was made."""
-    return {"format": FORMAT,
-            "decoder": {k: v.detach().cpu().half() for k, v in decoder.state_dict().items()},
-            "channel_means": {k: v.cpu() for k, v in encoder.channel_means.items()},
-            **meta}
-
-
 def from_decoder_file(state: Any, vgg: VGG19) -> AdaIN:
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"not a {FORMAT} file")
+    if not isinstance(state, dict) or state.get("format") != DECODER_FORMAT:
+        raise ValueError(f"not a {DECODER_FORMAT} file")
     decoder = Decoder()
     decoder.load_state_dict({k: v.float() for k, v in state["decoder"].items()})
     return AdaIN(Encoder(vgg, state["channel_means"]), decoder.eval().requires_grad_(False))

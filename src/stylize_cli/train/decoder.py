@@ -18,30 +18,28 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import random
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 
 from .. import ops, weights
 from ..atomic import atomic_write
 from ..devices import autocast
-from ..errors import InputError, Interrupted
-from ..images import image_files
-from ..methods import ProgressCallback, ProgressEvent
-from ..models.adain import (CONTENT_LAYER, FORMAT, STYLE_LAYERS, Decoder, Encoder, channel_means,
-                            decoder_file)
+from ..errors import InputError
+from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
+from ..methods import ProgressCallback
+from ..models.adain import DECODER_FORMAT, Decoder, Encoder, channel_means
 from ..models.vgg import load_vgg19
-from ..stop import StopRequests
+from .data import Photos, image_files, load_small
+from .loop import Record, new_phase, train
 
-TRAIN_FORMAT = "stylize-adain-train/1"
-CACHE_FORMAT = "stylize-adain-painting-stats/1"
+TRAINING_FORMAT = "stylize-adain-train/1"  #: a resumable checkpoint: fp32 weights and Adam's state
+PAINTING_STATS_FORMAT = "stylize-adain-painting-stats/1"
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -86,45 +84,6 @@ class TrainDecoderConfig:
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
 
 
-def load_small(path: Path, shorter: int, square: bool = False) -> torch.Tensor | None:
-    """uint8 CHW RGB with the shorter side at `shorter`; None if the file is unreadable."""
-    try:
-        with Image.open(path) as im:
-            im.draft("RGB", (shorter, shorter))  # JPEG: decode at reduced size, much faster
-            im = ImageOps.exif_transpose(im).convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    scale = shorter / min(im.size)
-    im = im.resize((max(shorter, round(im.width * scale)), max(shorter, round(im.height * scale))),
-                   Image.Resampling.BICUBIC)
-    if square:
-        left, top = (im.width - shorter) // 2, (im.height - shorter) // 2
-        im = im.crop((left, top, left + shorter, top + shorter))
-    return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.height, im.width, 3) \
-        .permute(2, 0, 1).contiguous()
-
-
-class Photos:
-    """The content photos, decoded once and kept in memory; batches of random crops."""
-
-    def __init__(self, files: list[Path], crop: int, warn: Callable[[str], None]) -> None:
-        self.crop = crop
-        self.images = [im for im in (load_small(p, 2 * crop) for p in files) if im is not None]
-        if len(self.images) < len(files):
-            warn(f"{len(files) - len(self.images)} unreadable photo(s) skipped")
-        if not self.images:
-            raise InputError("no readable content photos")
-
-    def batch(self, n: int, rng: random.Random) -> torch.Tensor:
-        crops = []
-        for image in rng.sample(self.images, n) if n <= len(self.images) else rng.choices(self.images, k=n):
-            h, w = image.shape[-2:]
-            top, left = rng.randint(0, h - self.crop), rng.randint(0, w - self.crop)
-            crop = image[:, top:top + self.crop, left:left + self.crop]
-            crops.append(crop.flip(-1) if rng.random() < 0.5 else crop)
-        return torch.stack(crops).float() / 255.0
-
-
 class Paintings:
     """The style images and their encoder statistics, computed the first time each is drawn.
 
@@ -137,7 +96,7 @@ class Paintings:
         self.files, self.size, self.cache = files, size, cache
         self.names = [f"{os.path.relpath(f, root)}:{f.stat().st_size}" for f in self.files]  # edited = new
         means = b"".join(encoder.channel_means[k].cpu().numpy().tobytes() for k in sorted(encoder.channel_means))
-        self.key = f"{CACHE_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
+        self.key = f"{PAINTING_STATS_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
         self.stats: dict[int, Stats] = {}
         if cache is not None and cache.exists():
             stored = weights.load_user_file(cache, "painting statistics cache")
@@ -161,56 +120,83 @@ class Paintings:
     def batch(self, n: int, rng: random.Random, encoder: Encoder, device: torch.device) -> Stats:
         picks = [rng.randrange(len(self.files)) for _ in range(n)]
         todo = sorted({i for i in picks if i not in self.stats})
-        images = {i: load_small(self.files[i], self.size, square=True) for i in todo}
+        images = {i: load_small(self.files[i], shorter=self.size, square=True) for i in todo}
         ready = [i for i in todo if images[i] is not None]
         if ready:
-            feats = encoder(torch.stack([images[i] for i in ready]).to(device).float() / 255.0, STYLE_LAYERS)
+            feats = encoder(torch.stack([images[i] for i in ready]).to(device).float() / 255.0, ADAIN_STYLE_LAYERS)
             for j, i in enumerate(ready):
-                self.stats[i] = {k: tuple(s[j:j + 1] for s in ops.mean_std(feats[k])) for k in STYLE_LAYERS}
+                self.stats[i] = {k: tuple(s[j:j + 1] for s in ops.mean_std(feats[k])) for k in ADAIN_STYLE_LAYERS}
         picks = [i for i in picks if i in self.stats] or list(self.stats)[:1]  # unreadable ones dropped
         if not picks:
             raise InputError("the first style images drawn are all unreadable; check the style folder")
         picks = (picks * n)[:n]
         return {k: (torch.cat([self.stats[i][k][0] for i in picks]),
-                    torch.cat([self.stats[i][k][1] for i in picks])) for k in STYLE_LAYERS}
+                    torch.cat([self.stats[i][k][1] for i in picks])) for k in ADAIN_STYLE_LAYERS}
 
 
 def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Stats,
            config: TrainDecoderConfig) -> dict[str, torch.Tensor]:
     n, redraw = len(content), bool(config.identity_weight or config.feature_identity_weight)
     with torch.no_grad():
-        photo = encoder(content, STYLE_LAYERS if config.feature_identity_weight else [CONTENT_LAYER])
-        features = photo[CONTENT_LAYER]
-        target = ops.adain(features, *style[CONTENT_LAYER])
+        photo = encoder(content, ADAIN_STYLE_LAYERS if config.feature_identity_weight else [ADAIN_LAYER])
+        features = photo[ADAIN_LAYER]
+        target = ops.adain(features, *style[ADAIN_LAYER])
     if redraw:  # one decoder pass for both: AdaIN(f(c), f(c)) = f(c)
         drawn, identity = decoder(torch.cat([target, features])).split(n)
     else:
         drawn = decoder(target)
     if config.feature_identity_weight:  # and one encoder pass
-        both = encoder(torch.cat([drawn, identity]), STYLE_LAYERS)
+        both = encoder(torch.cat([drawn, identity]), ADAIN_STYLE_LAYERS)
         feats, redrawn = {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
     else:
-        feats = encoder(drawn, STYLE_LAYERS)
-    content_loss = F.mse_loss(feats[CONTENT_LAYER], target)
+        feats = encoder(drawn, ADAIN_STYLE_LAYERS)
+    content_loss = F.mse_loss(feats[ADAIN_LAYER], target)
     style_loss = sum(F.mse_loss(m, style[k][0]) + F.mse_loss(s, style[k][1])
-                     for k in STYLE_LAYERS for m, s in [ops.mean_std(feats[k])])
+                     for k in ADAIN_STYLE_LAYERS for m, s in [ops.mean_std(feats[k])])
     total = config.content_weight * content_loss + config.style_weight * style_loss
     values = {"content": content_loss, "style": style_loss}
     if config.identity_weight:
         values["identity"] = F.mse_loss(identity, content)
         total = total + config.identity_weight * values["identity"]
     if config.feature_identity_weight:
-        values["identity_features"] = sum(ops.relative_mse(redrawn[k], photo[k]) for k in STYLE_LAYERS)
+        values["identity_features"] = sum(ops.relative_error(redrawn[k], photo[k]) for k in ADAIN_STYLE_LAYERS)
         total = total + config.feature_identity_weight * values["identity_features"]
     return {**values, "total": total}  # type: ignore[dict-item]
 
 
-def load_state(path: Path) -> dict[str, Any]:
-    """A training checkpoint or a decoder file (the shipped one included) to resume from."""
-    state = weights.load_user_file(path, "decoder checkpoint")
-    if not isinstance(state, dict) or state.get("format") not in (TRAIN_FORMAT, FORMAT):
-        raise InputError(f"{path}: not a decoder checkpoint (no '{TRAIN_FORMAT}' or '{FORMAT}' format tag)")
-    return state
+@dataclass
+class DecoderCheckpoint:
+    """A decoder with its encoder normalisation and training record.
+
+    Two files hold one: the training checkpoint (`TRAINING_FORMAT`: fp32, with
+    Adam's state, resumable exactly) and the decoder file (`DECODER_FORMAT`:
+    fp16, what `--decoder` and the package take; resuming from it restarts Adam).
+    """
+
+    decoder: dict[str, torch.Tensor]
+    channel_means: dict[str, torch.Tensor]
+    record: Record
+    optimizer: dict[str, Any] | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> DecoderCheckpoint:
+        state = weights.load_user_file(path, "decoder checkpoint")
+        if not isinstance(state, dict) or state.get("format") not in (TRAINING_FORMAT, DECODER_FORMAT):
+            raise InputError(f"{path}: not a decoder checkpoint (no '{TRAINING_FORMAT}' or "
+                             f"'{DECODER_FORMAT}' format tag)")
+        return cls({k: v.float() for k, v in state["decoder"].items()}, state["channel_means"],
+                   Record.from_dict(state), state.get("optimizer") if state["format"] == TRAINING_FORMAT else None)
+
+    def save_training(self, path: Path) -> None:
+        self._write(path, {"format": TRAINING_FORMAT, "decoder": self.decoder, "optimizer": self.optimizer})
+
+    def save_decoder(self, path: Path) -> None:
+        self._write(path, {"format": DECODER_FORMAT, "decoder": {k: v.half() for k, v in self.decoder.items()}})
+
+    def _write(self, path: Path, head: dict[str, Any]) -> None:
+        with atomic_write(path) as fh:
+            torch.save({**head, "channel_means": {k: v.cpu() for k, v in self.channel_means.items()},
+                        **self.record.to_dict()}, fh)
 
 
 def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *,
@@ -221,82 +207,58 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
-    state = load_state(resume) if resume else None
+    previous = DecoderCheckpoint.load(resume) if resume else None
     log("decoding the content photos into memory")
-    photos = Photos(image_files(config.content_dir, "content"), config.crop, log)
+    photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
     style_files = image_files(config.style_dir, "style")
     vgg = load_vgg19(device)
-    if state is None:  # a fresh run: normalise the encoder on the photos it will see
+    if previous is None:  # a fresh run: normalise the encoder on the photos it will see
         rng = random.Random(config.seed)
         means = channel_means(Encoder(vgg).to(device), (photos.batch(config.batch, rng).to(device)
                                                         for _ in range(16))) if config.normalise else {}
     else:
-        means = state["channel_means"]
+        means = previous.channel_means
     encoder = Encoder(vgg, means).to(device)
     paintings = Paintings(config.style_dir, style_files, config.style_size, encoder, cache_path(out))
     log(f"{len(photos.images)} photos, {len(paintings.files)} paintings "
         f"({len(paintings.stats)} with statistics cached in {cache_path(out)})")
     decoder = Decoder().to(device)
     opt = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate)
-    start, phases, history = 0, [], []
-    if state is not None:
-        decoder.load_state_dict({k: v.float() for k, v in state["decoder"].items()})
-        start, phases, history = int(state["steps"]), list(state.get("phases", [])), list(state.get("history", []))
-        if state["format"] == TRAIN_FORMAT:
-            opt.load_state_dict(state["optimizer"])
-        log(f"resuming at step {start} from {resume}")
-    phase = {"from_step": start, "to_step": start, "seconds": 0.0, "crop": config.crop, "batch": config.batch,
-             "style_size": config.style_size, "identity_weight": config.identity_weight,
-             "feature_identity_weight": config.feature_identity_weight,
-             "device": _hardware(device), "precision": config.precision,
-             "content_photos": len(photos.images), "style_paintings": len(paintings.files),
-             "date": time.strftime("%Y-%m-%d"), "command": command}
-    phases.append(phase)
-    began, last_save = time.monotonic(), time.monotonic()
+    record = Record(config=asdict(config))
+    if previous is not None:
+        decoder.load_state_dict(previous.decoder)
+        if previous.optimizer is not None:
+            opt.load_state_dict(previous.optimizer)
+        record = Record(previous.record.steps, previous.record.phases, previous.record.history, asdict(config))
+        log(f"resuming at step {record.steps} from {resume}")
+    new_phase(record, device, config.precision, command, crop=config.crop, batch=config.batch,
+              style_size=config.style_size, identity_weight=config.identity_weight,
+              feature_identity_weight=config.feature_identity_weight, content_photos=len(photos.images),
+              style_paintings=len(paintings.files))
+    rng = random.Random(f"{config.seed}:{record.steps}")
 
-    def save(step: int) -> None:
-        phase["to_step"], phase["seconds"] = step, round(time.monotonic() - began, 1)
-        meta = {"steps": step, "phases": phases, "history": history, "config": asdict(config)}
-        with atomic_write(out) as fh:
-            torch.save({"format": TRAIN_FORMAT, "decoder": decoder.state_dict(), "optimizer": opt.state_dict(),
-                        "channel_means": means, **meta}, fh)
-        with atomic_write(decoder_path(out)) as fh:
-            torch.save(decoder_file(decoder, encoder, **meta), fh)
+    def step(n: int) -> dict[str, torch.Tensor]:
+        for group in opt.param_groups:
+            group["lr"] = config.learning_rate / (1 + config.lr_decay * (n - 1))
+        content = photos.batch(config.batch, rng).to(device, non_blocking=True)
+        style = paintings.batch(config.batch, rng, encoder, device)
+        with autocast(device, config.precision):
+            values = losses(encoder, decoder, content, style, config)
+        opt.zero_grad(set_to_none=True)
+        values["total"].backward()
+        opt.step()
+        return {k: v.detach() for k, v in values.items()}
+
+    def save(record: Record) -> None:
+        state = DecoderCheckpoint({k: v.detach().cpu() for k, v in decoder.state_dict().items()}, means, record,
+                                  opt.state_dict())
+        state.save_training(out)
+        state.save_decoder(decoder_path(out))
         paintings.save()
 
-    rng = random.Random(f"{config.seed}:{start}")
-    step, window = start, []
-    with StopRequests() as stop:
-        try:
-            for step in range(start + 1, config.steps + 1):
-                for group in opt.param_groups:
-                    group["lr"] = config.learning_rate / (1 + config.lr_decay * (step - 1))
-                content = photos.batch(config.batch, rng).to(device, non_blocking=True)
-                style = paintings.batch(config.batch, rng, encoder, device)
-                with autocast(device, config.precision):
-                    values = losses(encoder, decoder, content, style, config)
-                opt.zero_grad(set_to_none=True)
-                values["total"].backward()
-                opt.step()
-                window.append({k: v.item() for k, v in values.items()})
-                if step % 50 == 0 or step == config.steps:
-                    history.append({"step": step, **{k: round(sum(w[k] for w in window) / len(window), 5)
-                                                      for k in window[0]}})
-                    window = []
-                    _append_log(log_path(out), history[-1], time.monotonic() - began, opt.param_groups[0]["lr"])
-                if progress:
-                    progress(ProgressEvent("train-decoder", step, config.steps, window[-1] if window else
-                                           {k: v for k, v in history[-1].items() if k != "step"}))
-                if stop.requested or step % config.save_every == 0 or time.monotonic() - last_save > 600:
-                    save(step)
-                    last_save = time.monotonic()
-                if stop.requested:
-                    raise Interrupted(None)
-        except KeyboardInterrupt:  # signalled twice: the step under way is incomplete
-            save(step - 1)
-            raise Interrupted(None) from None
-    save(step)
-    return step
+    return train(step, record=record, steps=config.steps, save=save, save_every=config.save_every,
+                 stage="train-decoder", progress=progress,
+                 on_log=lambda row: _append_log(log_path(out), row, opt.param_groups[0]["lr"]))
 
 
 def decoder_path(out: Path) -> Path:
@@ -311,12 +273,12 @@ def log_path(out: Path) -> Path:
     return out.with_name(out.stem + ".log.tsv")
 
 
-def _append_log(path: Path, row: dict[str, float], seconds: float, lr: float) -> None:
+def _append_log(path: Path, row: dict[str, float], lr: float) -> None:
     """One line per 50 steps: mean losses since the last line, seconds into this run, lr.
 
     A run whose losses differ from the file's (an identity loss switched on) starts a new header.
     """
-    header = "\t".join([*row, "seconds", "lr"])
+    header = "\t".join([*row, "lr"])
     last = ""
     if path.exists():
         with open(path, encoding="utf-8") as fh:
@@ -324,10 +286,4 @@ def _append_log(path: Path, row: dict[str, float], seconds: float, lr: float) ->
     with open(path, "a", encoding="utf-8") as fh:
         if last != header:
             fh.write(header + "\n")
-        fh.write("\t".join([str(v) for v in row.values()] + [f"{seconds:.0f}", f"{lr:.3g}"]) + "\n")
-
-
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+        fh.write("\t".join([str(v) for v in row.values()] + [f"{lr:.3g}"]) + "\n")
