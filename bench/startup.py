@@ -6,8 +6,8 @@
   stages (imports, networks, style, transfer, save), so that what comes on top of the torch
   import is visible (target for cin: at most 0.3 s above it).
 
-Each command runs `--repeat` times (after one warm-up that also fills the weights cache);
-the table shows medians.
+Each command runs `--repeat` times, round robin (after one warm-up that also fills the
+weights cache); the table shows medians.
 
     STYLIZE_MIRROR=../shared/weights python bench/startup.py [--repeat 5] [--json out.json]
 """
@@ -50,13 +50,10 @@ print(json.dumps({n: b - a for n, a, b in zip(names, t, t[1:])}))
 """
 
 
-def timed(cmd: list[str], repeat: int, env: dict[str, str]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def wall(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
 
 
 def imports_torch(args: list[str], env: dict[str, str]) -> bool:
@@ -76,15 +73,9 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "STYLIZE_CACHE": str(work / "cache"),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")}
     env = {k: v for k, v in env.items() if v}
-    rows: list[dict[str, object]] = []
-    torch_s = timed([sys.executable, "-c", "import torch"], args.repeat, env)
-    rows.append({"command": 'python -c "import torch"', "seconds": torch_s, "ratio": 1.0})
-    for name, argv in (("stylize --help", ["--help"]), ("stylize styles list", ["styles", "list"]),
-                       ("stylize weights list", ["weights", "list"])):
-        seconds = timed([*CLI, *argv], args.repeat, env)
-        rows.append({"command": name, "seconds": seconds, "ratio": seconds / torch_s,
-                     "imports torch": imports_torch(argv, env)})
-    stages = {}
+    commands = {'python -c "import torch"': [sys.executable, "-c", "import torch"],
+                "stylize --help": [*CLI, "--help"], "stylize styles list": [*CLI, "styles", "list"],
+                "stylize weights list": [*CLI, "weights", "list"]}
     for method in ("adain", "cin"):
         cmd = [*CLI, "run", str(PHOTO), "-s", str(STYLE), "-m", method, "--size", "512", "-q",
                "-o", str(work / f"{method}.jpg")]
@@ -93,13 +84,29 @@ def main() -> None:
         except subprocess.CalledProcessError as exc:
             print(f"skipping {method}: {exc.stderr.decode().strip()}", file=sys.stderr)
             continue
-        seconds = timed(cmd, args.repeat, env)
-        rows.append({"command": f"stylize run ({method}, 512 px)", "seconds": seconds, "ratio": seconds / torch_s,
-                     "above torch": seconds - torch_s})
-        runs = [json.loads(subprocess.run([sys.executable, "-c", STAGES, method, str(PHOTO), str(STYLE),
-                                           str(work / "s.jpg")], check=True, capture_output=True, text=True,
-                                          env=env).stdout) for _ in range(args.repeat)]
-        stages[method] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        commands[f"stylize run ({method}, 512 px)"] = cmd
+    # Round robin, so that a machine slowing down or speeding up affects every command alike.
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    stage_runs: dict[str, list[dict[str, float]]] = {m: [] for m in ("adain", "cin") if f"stylize run ({m}, 512 px)"
+                                                      in commands}
+    for _ in range(args.repeat):
+        for name, cmd in commands.items():
+            times[name].append(wall(cmd, env))
+        for method, runs in stage_runs.items():
+            out = subprocess.run([sys.executable, "-c", STAGES, method, str(PHOTO), str(STYLE), str(work / "s.jpg")],
+                                 check=True, capture_output=True, text=True, env=env).stdout
+            runs.append(json.loads(out))
+    torch_s = statistics.median(times['python -c "import torch"'])
+    rows: list[dict[str, object]] = []
+    for name, cmd in commands.items():
+        median = statistics.median(times[name])
+        row: dict[str, object] = {"command": name, "seconds": median, "ratio": median / torch_s}
+        if name.startswith("stylize run"):
+            row["above torch"] = median - torch_s
+        elif name.startswith("stylize"):
+            row["imports torch"] = imports_torch(cmd[len(CLI):], env)
+        rows.append(row)
+    stages = {m: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for m, runs in stage_runs.items()}
 
     print(f"{'command':32} {'seconds':>8} {'x torch':>8}  notes")
     for row in rows:

