@@ -58,6 +58,8 @@ def test_one_photo_is_one_photo_whatever_the_flags(tmp_path: Path) -> None:
         name = {"-r": "--recursive"}.get(flag[0], flag[0])
         assert code == 2 and f"{name} applies to batches" in err and "Traceback" not in err, (flag, err)
     assert not (tmp_path / "x.jpg").exists()
+    code, err = invoke("run", CONTENT, PHOTOS[1], "-s", STYLE, "-o", out, *FAST)  # two photos: a batch
+    assert code == 2 and "a batch writes into a folder" in err and out.is_file(), err
 
 
 def test_a_value_out_of_a_methods_bounds_is_a_usage_error(tmp_path: Path) -> None:
@@ -208,3 +210,15 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
     assert "wrote the image so far" in rest and "Traceback" not in rest
     with Image.open(out) as im:
         assert im.size == (96, 64)
+
+
+def test_commands_that_compute_nothing_do_not_import_torch() -> None:
+    """`stylize --help` took 2.3 s, all of it the torch import; bench/startup.py times it."""
+    code = ("import sys\nfrom stylize_cli.cli import cli\n"
+            "for args in (['--help'], ['styles', 'list', '--json'], ['weights', 'list', '--json'],\n"
+            "             ['run', '--help']):\n"
+            "    try:\n        cli(args)\n    except SystemExit as exit:\n        assert exit.code == 0, args\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr[-500:]

@@ -113,6 +113,8 @@ class Stylizer:
         try:
             out = self.method.apply(source, prepared, progress)
         except Interrupted as stop:
+            if stop.image is None:
+                raise
             raise Interrupted(self._finish(stop.image, rgb, loaded.alpha)) from None
         return self._finish(out, rgb, loaded.alpha)
 

@@ -24,7 +24,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     import torch
 
-FORMAT = "stylize-style/1"
+STYLE_FORMAT = "stylize-style/1"
 NETWORK = "magenta-arbitrary-transfer-f16"  #: the transfer network the vectors drive
 STYLE_DIM = 100
 
@@ -48,7 +48,7 @@ class Style:
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically: a temporary file in the same folder, then rename."""
         path = Path(path)
-        data = {"format": FORMAT, **{k: v for k, v in asdict(self).items() if k != "origin"}}
+        data = {"format": STYLE_FORMAT, **{k: v for k, v in asdict(self).items() if k != "origin"}}
         try:
             with atomic_write(path, "w") as fh:
                 json.dump(data, fh, indent=1)
@@ -65,8 +65,8 @@ class Style:
             raise InputError(f"{path}: no such style file") from None
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable style file ({exc})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{path}: not a stylize style file (no \"format\": \"{FORMAT}\")")
+        if not isinstance(data, dict) or data.get("format") != STYLE_FORMAT:
+            raise InputError(f"{path}: not a stylize style file (no \"format\": \"{STYLE_FORMAT}\")")
         vector = data.get("vector")
         if (not isinstance(vector, list) or len(vector) != STYLE_DIM
                 or not all(isinstance(v, (int, float)) for v in vector)):

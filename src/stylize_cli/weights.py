@@ -309,35 +309,29 @@ def _range_start(response: Any) -> int:
         return -1
 
 
-def load_checkpoint(path: str | os.PathLike, sha256: str) -> Any:
-    """torch.load with weights_only=True, and only after the checksum matches."""
+def load_checkpoint(path: str | os.PathLike, sha256: str | None = None, *, what: str = "checkpoint") -> Any:
+    """The one way stylize reads a checkpoint: torch.load with weights_only=True (no code runs
+    while it loads), and, for files the manifest names, only after their sha256 matches.
+
+    Without a sha256 the file is one the user named (a decoder, a training checkpoint): its
+    problems are the user's to fix (InputError); with one, a mismatch is a WeightsError.
+    """
     import torch
 
+    error = WeightsError if sha256 else InputError
     try:
-        digest = sha256_of(path)
-    except FileNotFoundError:
-        raise WeightsError(f"{path}: missing") from None
-    if digest != sha256:
-        raise WeightsError(f"{path}: sha256 mismatch (got {digest[:16]}…, expected {sha256[:16]}…); "
-                           "the file is corrupt or was replaced")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 (torch raises many types for a malformed pickle)
-        raise WeightsError(f"{path}: not a loadable checkpoint ({exc})") from None
-
-
-def load_user_file(path: str | os.PathLike, what: str) -> Any:
-    """A checkpoint the user named, so no manifest checksum exists for it: weights_only=True is
-    the guard (no code runs while it loads), and failures become one line naming the file."""
-    import torch
-
-    try:
+        if sha256:
+            digest = sha256_of(path)
+            if digest != sha256:
+                raise WeightsError(f"{path}: sha256 mismatch (got {digest[:16]}…, expected {sha256[:16]}…); "
+                                   "the file is corrupt or was replaced")
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
+        raise error(f"{path}: no such {what}") from None
+    except WeightsError:
+        raise
     except Exception as exc:  # noqa: BLE001 (torch raises many types for a malformed pickle)
-        raise InputError(f"{path}: not a {what} ({exc.__class__.__name__})") from None
-
+        raise error(f"{path}: not a {what} ({exc.__class__.__name__})") from None
 
 
 def converted(name: str, convert: Callable[[Path], dict[str, Any]], *,

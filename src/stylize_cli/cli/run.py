@@ -170,6 +170,11 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
         if is_batch(inputs):
             if output is None:
                 raise click.UsageError("a batch (folders, globs or several photos) needs -o OUT_DIR")
+            from ..images import SAVE_FORMATS
+
+            if output.suffix.lower() in SAVE_FORMATS and not output.is_dir():
+                raise click.UsageError(f"-o {output}: a batch writes into a folder, and this names an image "
+                                       "file; give a folder")
             sys.exit(_batch(list(inputs), list(styles), list(style_weights) or None, method, output,
                             options, **batch))
         given = [BATCH_ONLY[k] for k in BATCH_ONLY if batch[k]]

@@ -44,7 +44,7 @@ def _build(device: torch.device, decoder: str | None) -> AdaIN:
         file = entry.files[0]
         state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
     else:
-        state = weights.load_user_file(decoder, "decoder file")
+        state = weights.load_checkpoint(decoder, what="decoder file")
     try:
         model = from_decoder_file(state, load_vgg19("cpu"))
     except (ValueError, KeyError, RuntimeError) as exc:

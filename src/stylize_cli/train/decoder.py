@@ -99,7 +99,7 @@ class Paintings:
         self.key = f"{PAINTING_STATS_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
         self.stats: dict[int, Stats] = {}
         if cache is not None and cache.exists():
-            stored = weights.load_user_file(cache, "painting statistics cache")
+            stored = weights.load_checkpoint(cache, what="painting statistics cache")
             if isinstance(stored, dict) and stored.get("key") == self.key:
                 device = encoder.mean.device
                 index = {name: i for i, name in enumerate(self.names)}
@@ -180,7 +180,7 @@ class DecoderCheckpoint:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DecoderCheckpoint:
-        state = weights.load_user_file(path, "decoder checkpoint")
+        state = weights.load_checkpoint(path, what="decoder checkpoint")
         if not isinstance(state, dict) or state.get("format") not in (TRAINING_FORMAT, DECODER_FORMAT):
             raise InputError(f"{path}: not a decoder checkpoint (no '{TRAINING_FORMAT}' or "
                              f"'{DECODER_FORMAT}' format tag)")

@@ -148,7 +148,7 @@ def _resumable(path: Path, key: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        state = weights.load_user_file(path, "train-style checkpoint")
+        state = weights.load_checkpoint(path, what="train-style checkpoint")
     except InputError:
         return None
     return state if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT and \
