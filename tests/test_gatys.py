@@ -6,6 +6,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from stylize_cli import Stylizer, api
@@ -130,3 +131,35 @@ def test_real_preserve_color_keeps_the_photos_colours(mode: str) -> None:
     assert err_kept < 0.5 * err_plain
     if mode == "luminance":
         assert err_kept < 0.01  # the photo's chrominance, exactly, up to 8-bit rounding
+
+
+def test_loss_network_choice_sets_its_own_layers() -> None:
+    from stylize_cli.layers import GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
+
+    assert GatysConfig().style_layers == GRAM_STYLE_LAYERS and GatysConfig().swag is False
+    mobile = GatysConfig(loss_net="mobilenet")
+    assert mobile.style_layers == MOBILENET_STYLE_LAYERS and mobile.content_layer == MOBILENET_CONTENT_LAYER
+    with pytest.raises(InputError, match="--loss-net resnet: choose one of vgg19, mobilenet"):
+        GatysConfig(loss_net="resnet")
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+@pytest.mark.parametrize("swag", [False, True])
+def test_mobilenet_loss_network_runs_end_to_end(monkeypatch: pytest.MonkeyPatch, swag: bool) -> None:
+    """MobileNet-v2 (the style predictor's trunk, from the weights mirror) as gatys's loss network."""
+    from stylize_cli.models.cache import clear
+    from stylize_cli.models.mobilenet import load_mobilenet
+
+    from .conftest import WEIGHTS_MIRROR
+
+    monkeypatch.setenv("STYLIZE_MIRROR", str(need(WEIGHTS_MIRROR)))
+    clear()
+    feats = load_mobilenet()(torch.rand(1, 3, 64, 96), ["stem_32", "stage2_24", "stage6_160"])
+    assert {k: tuple(v.shape[1:]) for k, v in feats.items()} == \
+        {"stem_32": (32, 32, 48), "stage2_24": (24, 16, 24), "stage6_160": (160, 2, 3)}
+    with pytest.raises(InputError, match="did you mean 'stage5_96'"):
+        load_mobilenet()(torch.rand(1, 3, 32, 32), ["stage5_69"])
+    out = stylize(need(CONTENT), STYLE, method="gatys", loss_net="mobilenet", swag=swag, size=96, start_size=96,
+                  iterations=10, device="cpu")
+    assert out.size == (96, 64)

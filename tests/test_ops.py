@@ -97,3 +97,14 @@ def test_luminance_helpers() -> None:
     assert abs(float(y.mean()) - float(ops.luminance(content).mean())) < 1e-3
     recoloured = ops.with_luminance_of(ops.luminance(content), content)
     torch.testing.assert_close(recoloured, content, atol=1e-5, rtol=0)
+
+
+def test_swag_is_one_softmax_over_every_activation_of_a_sample() -> None:
+    """Wang et al. 2021, eq. 11: all channels and positions together, per sample."""
+    g = torch.Generator().manual_seed(3)
+    features = torch.randn(2, 4, 3, 5, generator=g) * 3
+    smooth = ops.swag(features)
+    assert smooth.shape == features.shape
+    torch.testing.assert_close(smooth.sum(dim=(1, 2, 3)), torch.ones(2))
+    expected = features[1].exp() / features[1].exp().sum()
+    torch.testing.assert_close(smooth[1], expected)

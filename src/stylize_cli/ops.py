@@ -26,6 +26,19 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def swag(features: torch.Tensor) -> torch.Tensor:
+    """Activation smoothing: a softmax over every activation of a sample's feature map at once,
+    all channels and positions together (Wang, Li & Vasconcelos, "Rethinking and Improving the
+    Robustness of Image Style Transfer", CVPR 2021, eq. 11, SWAG).
+
+    A residual network's deep activations are peaky (a few channels dominate its Gram matrices),
+    so a Gram loss matches a few patterns and ignores the rest; the softmax raises their entropy.
+    Its outputs sum to 1 per sample, so they are tiny; the relative losses do not care.
+    """
+    n = features.shape[0]
+    return torch.softmax(features.reshape(n, -1).float(), dim=1).view_as(features)
+
+
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and standard deviation over H, W (shape Nx C x1x1), in fp32.
 

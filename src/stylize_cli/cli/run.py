@@ -91,6 +91,13 @@ def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
                                                                  f"results. {_defaults('pooling')}"),
         click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),
+        click.option("--loss-net", type=_choices("loss_net"),
+                     help="gatys: the network whose features define content and style. mobilenet: the "
+                          "residual trunk of Magenta's style predictor, about 10x cheaper per iteration. "
+                          f"{_defaults('loss_net')}"),
+        click.option("--swag/--no-swag", default=None,
+                     help="gatys: smooth the loss network's activations with a softmax (SWAG, Wang et al. "
+                          "2021, eq. 11). [default: off: measured worse on mobilenet, see bench/swag.py]"),
     ], fn)
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ..errors import OptionError
-from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
+from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+LOSS_NETS = ("vgg19", "mobilenet")
 #: adain's working size unless one is asked for: its memory grows about 1.2 GB per megapixel
 #: (7.3 GB at 3000x2000 on a CPU), so a phone's 12 Mpx would not fit a laptop.
 ADAIN_MAX_SIZE = 1024
@@ -83,13 +84,24 @@ class GatysConfig:
     optimizer: Literal["lbfgs", "adam"] = option("lbfgs", choices=("lbfgs", "adam"))
     learning_rate: float | None = option(None, min=0)  #: Adam only (default 0.02)
     init: Literal["content", "noise"] = option("content", choices=("content", "noise"))
-    pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))
+    pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))  #: vgg19 only
     seed: int | None = 0
-    style_layers: tuple[str, ...] = GRAM_STYLE_LAYERS
-    content_layer: str = GRAM_CONTENT_LAYER
+    #: the network whose features define content and style: VGG-19, or MobileNet-v2 (residual, about
+    #: 10x cheaper per iteration; needs SWAG)
+    loss_net: Literal["vgg19", "mobilenet"] = option("vgg19", choices=LOSS_NETS)
+    #: softmax-smoothed activations (SWAG, Wang et al. 2021, eq. 11). Off by default for both networks:
+    #: on MobileNet-v2 the paper's softmax made results worse, not better (bench/swag.py)
+    swag: bool = False
+    style_layers: tuple[str, ...] | None = None  #: None = the loss network's defaults (layers.py)
+    content_layer: str | None = None
 
     def __post_init__(self) -> None:
         check(self)
+        vgg = self.loss_net == "vgg19"
+        if self.style_layers is None:
+            object.__setattr__(self, "style_layers", GRAM_STYLE_LAYERS if vgg else MOBILENET_STYLE_LAYERS)
+        if self.content_layer is None:
+            object.__setattr__(self, "content_layer", GRAM_CONTENT_LAYER if vgg else MOBILENET_CONTENT_LAYER)
 
     def scales(self) -> list[tuple[int, int]]:
         """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""

@@ -43,7 +43,18 @@ class Gatys:
     def __init__(self, config: GatysConfig, device: torch.device) -> None:
         self.config = config
         self.device = device
-        self.vgg = load_vgg19(device, config.pooling)
+        if config.loss_net == "vgg19":
+            self.net: torch.nn.Module = load_vgg19(device, config.pooling)
+        else:
+            from ..models.mobilenet import load_mobilenet
+
+            self.net = load_mobilenet(device)
+
+    def _features(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        """The loss network's features, softmax-smoothed when SWAG is on (content and style alike,
+        as the paper does)."""
+        feats = self.net(image, layers)
+        return {k: ops.swag(v) for k, v in feats.items()} if self.config.swag else feats
 
     def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> GatysPrepared:
         proportions, total = mixing_weights(weights)
@@ -59,7 +70,7 @@ class Gatys:
         if size not in prepared.grams:
             blended = [torch.zeros(()) for _ in self.config.style_layers]
             for style, w in zip(prepared.styles, prepared.weights, strict=True):
-                feats = self.vgg(fit(style, size), self.config.style_layers)
+                feats = self._features(fit(style, size), self.config.style_layers)
                 for i, layer in enumerate(self.config.style_layers):
                     blended[i] = blended[i] + w * ops.gram(feats[layer])
             prepared.grams[size] = blended
@@ -98,7 +109,7 @@ class Gatys:
                   progress: ProgressCallback | None) -> torch.Tensor:
         cfg = self.config
         layers = (*cfg.style_layers, cfg.content_layer)
-        content_loss = ContentLoss(self.vgg(content, [cfg.content_layer])[cfg.content_layer])
+        content_loss = ContentLoss(self._features(content, [cfg.content_layer])[cfg.content_layer])
         style_losses = [GramLoss(g) for g in grams]
         x = image.detach().clone().requires_grad_(True)
         if cfg.optimizer == "lbfgs":
@@ -109,7 +120,7 @@ class Gatys:
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
-            feats = self.vgg(x, layers)
+            feats = self._features(x, layers)
             lc = content_loss(feats[cfg.content_layer])
             ls = sum(loss(feats[k]) for loss, k in zip(style_losses, cfg.style_layers, strict=True))
             ls = ls / len(style_losses)

