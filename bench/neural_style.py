@@ -29,7 +29,7 @@ from adain import IMAGES, PAIRS  # the same unseen pairs as the other benches
 
 BAR = {"style_ratio": 0.2, "content_ratio": 0.5}
 #: our settings to time: (label, extra options, iteration counts)
-OURS = [("stylize defaults", [], [100, 200]), ("stylize -w 4", ["-w", "4"], [50, 100])]
+OURS = [("stylize defaults", [], [30, 50, 100])]
 
 
 def vgg_in_torchvision_layout(path: Path) -> None:
@@ -96,8 +96,8 @@ def main() -> None:
     parser.add_argument("--peer", required=True, help="python of the virtualenv that has neural-style 0.5.7")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--iterations", type=int, default=300, help="neural-style-pt's iterations")
-    parser.add_argument("--every", type=int, default=50, help="neural-style-pt's snapshot interval")
+    parser.add_argument("--iterations", type=int, default=200, help="neural-style-pt's iterations")
+    parser.add_argument("--every", type=int, default=10, help="neural-style-pt's snapshot interval")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="stylize-peers-"))

@@ -33,8 +33,8 @@ def tiny_image(seed: int, size: tuple[int, int] = (40, 56)) -> Image.Image:
 
 def test_scales_go_coarse_to_fine_with_fewer_steps() -> None:
     assert GatysConfig(size=1024, iterations=200).scales() == [(256, 200), (512, 100), (1024, 50)]
-    assert GatysConfig(size=600, start_size=256).scales() == [(300, 200), (600, 100)]
-    assert GatysConfig(size=200).scales() == [(200, 200)]
+    assert GatysConfig(size=600, start_size=256).scales() == [(300, 25), (600, 12)]
+    assert GatysConfig(size=200).scales() == [(200, 25)]
 
 
 def test_bad_options_are_input_errors() -> None:
@@ -84,7 +84,7 @@ def test_prepared_styles_are_reused_across_images() -> None:
     stylizer = Stylizer([tiny_image(1), tiny_image(2)], method="gatys", style_weights=[3, 1], size=32, iterations=2)
     stylizer(tiny_image(3))
     prepared = stylizer._prepared
-    assert prepared.weights == [0.75, 0.25] and prepared.strength == 4.0
+    assert prepared.weights == [0.75, 0.25] and prepared.strength == 8.0  # style_weight 2 x (3 + 1)
     stylizer(tiny_image(4))
     assert stylizer._prepared is prepared and list(prepared.grams) == [32]
 
@@ -92,12 +92,13 @@ def test_prepared_styles_are_reused_across_images() -> None:
 @pytest.mark.slow
 @pytest.mark.mirror
 def test_real_gatys_transfers_style_and_keeps_content() -> None:
-    """The judge: Gram distance to the style drops far below the photo's own; content stays."""
+    """The judge with the default settings at 256 px: as strong as the classic tools (style ratio <= 0.2)
+    with the photo still there (content ratio <= 0.5), the bar bench/neural_style.py measures."""
     need(CONTENT)
-    out = stylize(CONTENT, STYLE, size=192, iterations=120, device="cpu")
+    out = stylize(CONTENT, STYLE, size=256, device="cpu")
     scores = judge(load_vgg19(), load_image(out).rgb, load_image(CONTENT).rgb, load_image(STYLE).rgb)
-    assert scores["style_ratio"] < 0.3, scores
-    assert scores["content_ratio"] < 0.7, scores
+    assert scores["style_ratio"] <= 0.2, scores
+    assert scores["content_ratio"] <= 0.5, scores
 
 
 @pytest.mark.slow

@@ -78,7 +78,7 @@ def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tile", type=int, help="cin: stylize in tiles of this size (any image size in bounded "
                                               "memory)."),
         click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
-                                                    f"scale (x2) gets half. {_defaults('iterations')}"),
+                                                    "scale (x2) gets half. [default: 25 on vgg19, 100 on mobilenet]"),
         click.option("--start-size", type=int,
                      help=f"gatys: coarsest scale in px; scales double up to --size. {_defaults('start_size')}"),
         click.option("--content-weight", type=float,
