@@ -71,6 +71,7 @@ def test_a_value_out_of_a_methods_bounds_is_a_usage_error(tmp_path: Path) -> Non
                                  ("adain", ["--max-size", "4"], "--max-size must be at least 16, got 4")):
         code, err = invoke("run", CONTENT, "-s", STYLE, "-m", method, "-o", tmp_path / "o.jpg", "-q", *args)
         assert code == 2 and needle in err and "Traceback" not in err, (args, err)
+        assert " run [OPTIONS]" in err  # the usage line of the command, as click gives for its own errors
     assert not (tmp_path / "o.jpg").exists()
 
 
