@@ -72,7 +72,7 @@ def train(device: str, steps: int, painting) -> dict[str, object]:  # type: igno
         result = train_style(painting, load_photos(None, config, print), config, pick_device(device),
                              Path(tmp) / "ck.pt", progress=lambda e: stamps.append(time.perf_counter()))
     per_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
-    losses = [h["style"] for h in result.history]
+    losses = [h["style"] for h in result.record.history]
     smooth = [statistics.fmean(losses[max(0, i - 9):i + 1]) for i in range(len(losses))]
     final = smooth[-1]
     reach = next(i for i, v in enumerate(smooth) if v <= 1.1 * final) + 1
