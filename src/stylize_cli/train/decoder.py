@@ -224,12 +224,12 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
         f"({len(paintings.stats)} with statistics cached in {cache_path(out)})")
     decoder = Decoder().to(device)
     opt = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate)
-    record = Record(config=asdict(config))
+    record = previous.record if previous is not None else Record()
+    record.config = asdict(config)  # this run's settings; the phases keep each earlier run's
     if previous is not None:
         decoder.load_state_dict(previous.decoder)
         if previous.optimizer is not None:
             opt.load_state_dict(previous.optimizer)
-        record = Record(previous.record.steps, previous.record.phases, previous.record.history, asdict(config))
         log(f"resuming at step {record.steps} from {resume}")
     new_phase(record, device, config.precision, command, crop=config.crop, batch=config.batch,
               style_size=config.style_size, identity_weight=config.identity_weight,
