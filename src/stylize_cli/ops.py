@@ -6,6 +6,8 @@ tensors on whatever device they came from. Images are NCHW RGB in 0..1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 # RGB ↔ YIQ (NTSC), the luminance/chrominance split Gatys et al. 2016 use.
@@ -17,6 +19,9 @@ _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
 def _check_image(x: torch.Tensor, name: str = "image") -> None:
     if x.dim() != 4 or x.shape[1] != 3:
         raise ValueError(f"{name} must be Nx3xHxW, got {tuple(x.shape)}")
+
+
+_CHUNK = 64  #: channels per step of the statistics below
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
@@ -44,12 +49,16 @@ def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, t
 
     In fp16 the variance of raw VGG-19 features overflows (relu4_1 stds reach the hundreds,
     fp16 ends at 65504), and AdaIN then divides by inf; fp32 costs nothing at this size.
+    Taken 64 channels at a time, so a 24-megapixel picture's features need no full-size copy.
     """
     if features.dim() != 4:
         raise ValueError(f"features must be NxCxHxW, got {tuple(features.shape)}")
-    features = features.float()
-    var = features.var(dim=(2, 3), keepdim=True, unbiased=False)
-    return features.mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
+    means, variances = [], []
+    for chunk in features.split(_CHUNK, dim=1):
+        chunk = chunk.float()
+        variances.append(chunk.var(dim=(2, 3), keepdim=True, unbiased=False))
+        means.append(chunk.mean(dim=(2, 3), keepdim=True))
+    return torch.cat(means, dim=1), (torch.cat(variances, dim=1) + eps).sqrt()
 
 
 def relative_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -67,11 +76,30 @@ def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tens
 def masked_mean_std(features: torch.Tensor, mask: torch.Tensor,
                     eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Channel mean and std over the positions where `mask` (Nx1xHxW, 0/1) is 1 (fp32, as mean_std)."""
-    features = features.float()
     area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
-    mean = (features * mask).sum(dim=(2, 3), keepdim=True) / area
-    var = ((features - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area
-    return mean, (var + eps).sqrt()
+    means, variances = [], []
+    for chunk in features.split(_CHUNK, dim=1):
+        chunk = chunk.float()
+        mean = (chunk * mask).sum(dim=(2, 3), keepdim=True) / area
+        variances.append(((chunk - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area)
+        means.append(mean)
+    return torch.cat(means, dim=1), (torch.cat(variances, dim=1) + eps).sqrt()
+
+
+def adain_affine(content: tuple[torch.Tensor, torch.Tensor], styles: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                 weights: Sequence[float] = (1.0,), alpha: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """AdaIN toward a weighted mix of styles, blended with the content by `alpha`, as one
+    per-channel map f -> f * scale + shift.
+
+    With the content's statistics (mu, sigma) and the styles' weighted means (m, s), weights
+    summing to 1: alpha * ((f - mu) / sigma * s + m) + (1 - alpha) * f. Being one map, it can be
+    computed from a whole picture's statistics and applied tile by tile.
+    """
+    mu, sigma = content
+    m = sum(w * mean for (mean, _), w in zip(styles, weights, strict=True))
+    s = sum(w * std for (_, std), w in zip(styles, weights, strict=True))
+    ratio = s / sigma
+    return alpha * ratio + (1 - alpha), alpha * (m - mu * ratio)
 
 
 def masked_adain(content: torch.Tensor, mask: torch.Tensor, inside: tuple[torch.Tensor, torch.Tensor],
@@ -82,9 +110,9 @@ def masked_adain(content: torch.Tensor, mask: torch.Tensor, inside: tuple[torch.
     foreground is not dragged toward the background's (Huang & Belongie §7.2).
     """
     out = torch.zeros_like(content)
-    for region, (s_mean, s_std) in ((mask, inside), (1 - mask, outside)):
-        mean, std = masked_mean_std(content, region)
-        out = out + region * ((content - mean) / std * s_std + s_mean)
+    for region, style in ((mask, inside), (1 - mask, outside)):
+        scale, shift = adain_affine(masked_mean_std(content, region), [style])
+        out = out + region * (content * scale + shift)
     return out
 
 

@@ -1,4 +1,10 @@
-"""Stylize an image of any size in bounded memory: overlapping tiles, feathered seams."""
+"""Stylize an image of any size in bounded memory.
+
+Two ways. `tiled` runs a whole network per overlapping tile and feathers the seams (cin, whose
+instance norms need statistics anyway). `halo_boxes` gives each tile a margin wider than a
+network's receptive field, so a tile's core comes out exactly as in one pass over the whole
+picture and needs no blending (adain, whose encoder and decoder are plain convolutions).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,20 @@ def starts(length: int, tile: int, overlap: int) -> list[int]:
     step = tile - overlap
     positions = list(range(0, length - tile, step))
     return [*positions, length - tile]
+
+
+def halo_boxes(height: int, width: int, tile: int,
+               halo: int) -> list[tuple[slice, slice, slice, slice]]:
+    """(core rows, core cols, padded rows, padded cols) covering a height x width grid.
+
+    Cores do not overlap; padded boxes are the cores grown by `halo` and cut at the edges, where
+    a network pads as it would for the whole picture. A network with pooling needs tile and
+    halo at multiples of its stride, so every tile keeps the whole picture's pooling grid.
+    """
+    rows = [(y, min(y + tile, height)) for y in range(0, height, tile)]
+    cols = [(x, min(x + tile, width)) for x in range(0, width, tile)]
+    return [(slice(y0, y1), slice(x0, x1), slice(max(0, y0 - halo), min(height, y1 + halo)),
+             slice(max(0, x0 - halo), min(width, x1 + halo))) for y0, y1 in rows for x0, x1 in cols]
 
 
 def ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from ..errors import Interrupted
-from ..methods.configs import ADAIN_MAX_SIZE, CONFIGS
+from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS
 from ..stop import sigterm_as_interrupt
 from .console import ProgressBar, count_bar, say
 
@@ -57,7 +57,7 @@ def _apply(options: list[Callable[..., Any]], fn: Callable[..., Any]) -> Callabl
 def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options handed to the method; None means "the method's default". Bounds are checked by the
     method's config (a bad value is a usage error), so they are written there only."""
-    own = {"adain": f"the photo's own, at most {ADAIN_MAX_SIZE}", "cin": "the photo's own"}
+    own = {"adain": "the photo's own", "cin": "the photo's own"}
     return _apply([
         click.option("--size", type=int, help=f"Long side of the output in px. {_defaults('size', own)}"),
         click.option("--style-size", type=int,
@@ -75,8 +75,10 @@ def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--precision", type=_choices("precision"),
                      help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
                           "[default: adain bf16 on CUDA, fp32 elsewhere; cin fp32]"),
-        click.option("--tile", type=int, help="cin: stylize in tiles of this size (any image size in bounded "
-                                              "memory)."),
+        click.option("--tile", type=int,
+                     help="adain, cin: stylize in tiles of this many px, so any size fits in bounded memory "
+                          "(adain's result is the same; cin feathers the seams). [default: tiles for pictures "
+                          f"over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain {ADAIN_TILE} px, cin {CIN_TILE} px]"),
         click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
                                                     "scale (x2) gets half. [default: 25 on vgg19, 100 on mobilenet]"),
         click.option("--start-size", type=int,
@@ -109,8 +111,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "alone): style transfer on luminance only, then the photo's chrominance is "
                           "put back (Gatys et al. 2016). 'histogram': the style image is first recoloured "
                           "to the photo's colour mean and covariance."),
-        click.option("--max-size", type=int, help="Downscale photos larger than this first. "
-                                                  f"[default: adain {ADAIN_MAX_SIZE} unless --size is given]"),
+        click.option("--max-size", type=int, help="Downscale photos larger than this first. [default: none]"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ], fn)

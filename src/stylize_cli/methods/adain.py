@@ -22,7 +22,7 @@ from ..models.adain import AdaIN, from_decoder_file
 from ..models.cache import shared
 from ..models.vgg import load_vgg19
 from . import ProgressCallback, mixing_weights
-from .configs import ADAIN_MAX_SIZE, AdainConfig
+from .configs import ADAIN_TILE, AUTO_TILE_PIXELS, AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
 
@@ -55,7 +55,7 @@ def _build(device: torch.device, decoder: str | None) -> AdaIN:
 class Adain:
     name = "adain"
     batches = True
-    default_max_size = ADAIN_MAX_SIZE
+    default_max_size = None  #: any size: large pictures go in tiles
 
     def __init__(self, config: AdainConfig, device: torch.device) -> None:
         self.config = config
@@ -90,10 +90,11 @@ class Adain:
         if self.mask is not None:
             mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
             mask = torch.nn.functional.pad(mask, (0, pw, 0, ph), mode="replicate").expand(x.shape[0], -1, -1, -1)
+        tile = self.config.tile or (ADAIN_TILE if h * w > AUTO_TILE_PIXELS else None)
         with torch.no_grad(), autocast(self.device, self.precision):
-            out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask)
+            out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
+                                     tile=tile and max(8, tile - tile % 8))
         return out[..., :h, :w].float().clamp(0, 1)
-
 
 
 METHOD = Adain

@@ -21,7 +21,7 @@ from ..models.magenta import load_predictor, load_transfer
 from ..styles import NETWORK, Style
 from ..tiles import tiled
 from . import ProgressCallback, mixing_weights
-from .configs import CinConfig
+from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
 
 #: Tiled runs take the norm statistics from the picture at up to this size. Measured
 #: on golden_gate at 1024 px with 256 px tiles: PSNR to the untiled result 35 dB with
@@ -80,8 +80,9 @@ class Cin:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
         with torch.no_grad(), autocast(self.device, self.config.precision):
             params = self.transfer.norm_params(vector)
-            tile = self.config.tile
-            if tile is None or max(x.shape[-2:]) <= tile:
+            h, w = x.shape[-2:]
+            tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)
+            if tile is None or max(h, w) <= tile:
                 return self.transfer(x, params).float()
             # Instance norm sees the whole picture; tiles must share its statistics or each
             # tile gets its own colours. They depend on scale, so take them from the picture

@@ -15,9 +15,12 @@ from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LA
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 LOSS_NETS = ("vgg19", "mobilenet")
-#: adain's working size unless one is asked for: its memory grows about 1.2 GB per megapixel
-#: (7.3 GB at 3000x2000 on a CPU), so a phone's 12 Mpx would not fit a laptop.
-ADAIN_MAX_SIZE = 1024
+#: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: in
+#: one pass their memory grows about 1.2 GB per megapixel (7.3 GB at 3000x2000 on a CPU), in tiles
+#: it is bounded (bench/fullres.py).
+AUTO_TILE_PIXELS = 1536 * 1536
+ADAIN_TILE = 768  #: adain's automatic tile; tiles change its result only by rounding
+CIN_TILE = 1024  #: cin's automatic tile
 
 
 def option(default: Any, *, min: float | None = None, max: float | None = None,
@@ -55,6 +58,9 @@ class AdainConfig:
     precision: str | None = option(None, choices=PRECISIONS)  #: None = devices.adain_precision
     mask: str | None = None  #: image: white = the first style, black = the second
     decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
+    #: tiles of this many px (rounded down to a multiple of 8); None = ADAIN_TILE above
+    #: AUTO_TILE_PIXELS. Same result as one pass, in bounded memory
+    tile: int | None = option(None, min=64)
 
     def __post_init__(self) -> None:
         check(self)
@@ -66,7 +72,8 @@ class CinConfig:
     style_size: int = option(256, min=32)  #: the predictor's input (shorter side, then a centre crop)
     alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo's own vector
     precision: str = option("fp32", choices=PRECISIONS)  #: or fp16/bf16 autocast (for GPUs)
-    tile: int | None = option(None, min=64)  #: process in tiles of this size (bounded memory)
+    #: tiles of this many px (bounded memory, seams feathered); None = CIN_TILE above AUTO_TILE_PIXELS
+    tile: int | None = option(None, min=64)
 
     def __post_init__(self) -> None:
         check(self)

@@ -18,13 +18,13 @@ The decoder mirrors the encoder with nearest upsampling and reflection padding
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import ops
+from .. import ops, tiles
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS, LAYERS
 from .vgg import VGG19
 
@@ -126,6 +126,12 @@ class Decoder(nn.Module):
         return self.layers(features)
 
 
+#: Tiles are multiples of the encoder's stride, and each is stylized with a margin wider than the
+#: receptive radius of the encoder (34 px at relu4_1) and of the decoder (4 features, 32 px), so a
+#: tile's core is what one pass over the whole picture gives: no seams, no blending.
+STRIDE, HALO = 8, 64
+
+
 class AdaIN(nn.Module):
     """Encoder + AdaIN + decoder; `stylize` is the whole paper in one call."""
 
@@ -134,23 +140,61 @@ class AdaIN(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
 
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        return self.encoder(image, [ADAIN_LAYER])[ADAIN_LAYER]
+
     def style_stats(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return ops.mean_std(self.encoder(style, [ADAIN_LAYER])[ADAIN_LAYER])
+        return ops.mean_std(self.encode(style))
 
     def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
-                weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None) -> torch.Tensor:
+                weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None,
+                tile: int | None = None) -> torch.Tensor:
         """Decode the AdaIN target; several styles mix as a weighted sum of their targets.
 
         With a mask (1 = first style, 0 = second; Huang & Belongie §7.2 "spatial
-        control") each region is normalised with its own statistics.
+        control") each region is normalised with its own statistics. With `tile` (a
+        multiple of STRIDE; sides of `content` too) the networks run tile by tile and only
+        the 1/8-scale features of the whole picture are kept: AdaIN still takes the whole
+        picture's statistics, so tiles share their colours, and the result is the untiled one.
         """
-        f = self.encoder(content, [ADAIN_LAYER])[ADAIN_LAYER]
-        if mask is None:
-            t = sum(w * ops.adain(f, m, s) for (m, s), w in zip(stats, weights, strict=True))
+        everything = slice(None)
+        if tile:
+            f = _tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
         else:
-            t = ops.masked_adain(f, ops.resize_mask(mask, f.shape[-2:]), stats[0], stats[1])
-        t = alpha * t + (1 - alpha) * f  # type: ignore[operator]
-        return self.decoder(t)
+            f = self.encode(content)
+        if mask is None:
+            regions = [(None, ops.adain_affine(ops.mean_std(f), stats, weights, alpha))]
+        else:
+            inside = ops.resize_mask(mask, f.shape[-2:])
+            regions = [(r, ops.adain_affine(ops.masked_mean_std(f, r), [s], alpha=alpha))
+                       for r, s in ((inside, stats[0]), (1 - inside, stats[1]))]
+
+        def decode(rows: slice = everything, cols: slice = everything) -> torch.Tensor:
+            part = f[..., rows, cols]
+            return self.decoder(sum((part * scale + shift) * (1 if r is None else r[..., rows, cols])
+                                    for r, (scale, shift) in regions))
+
+        return _tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE) if tile else decode()
+
+
+def _tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int,
+           stride: float) -> torch.Tensor:
+    """Run `fn` on every tile of an `hw` grid grown by its halo and assemble the cores; the output
+    has 1/stride the resolution of the input (the encoder's stride is 8, the decoder's 1/8)."""
+    halo = HALO if stride > 1 else HALO // STRIDE
+    out: torch.Tensor | None = None
+    for rows, cols, grown_rows, grown_cols in tiles.halo_boxes(hw[0], hw[1], tile, halo):
+        piece = fn(grown_rows, grown_cols)
+        if out is None:
+            out = piece.new_empty(*piece.shape[:2], round(hw[0] / stride), round(hw[1] / stride))
+
+        def scaled(s: slice, origin: int) -> slice:
+            return slice(round((s.start - origin) / stride), round((s.stop - origin) / stride))
+
+        out[..., scaled(rows, 0), scaled(cols, 0)] = \
+            piece[..., scaled(rows, grown_rows.start), scaled(cols, grown_cols.start)]
+    assert out is not None
+    return out
 
 
 def from_decoder_file(state: Any, vgg: VGG19) -> AdaIN:
