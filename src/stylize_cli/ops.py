@@ -54,8 +54,8 @@ def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, t
     if features.dim() != 4:
         raise ValueError(f"features must be NxCxHxW, got {tuple(features.shape)}")
     means, variances = [], []
-    for chunk in features.split(_CHUNK, dim=1):
-        chunk = chunk.float()
+    for part in features.split(_CHUNK, dim=1):
+        chunk = part.float()
         variances.append(chunk.var(dim=(2, 3), keepdim=True, unbiased=False))
         means.append(chunk.mean(dim=(2, 3), keepdim=True))
     return torch.cat(means, dim=1), (torch.cat(variances, dim=1) + eps).sqrt()
@@ -78,8 +78,8 @@ def masked_mean_std(features: torch.Tensor, mask: torch.Tensor,
     """Channel mean and std over the positions where `mask` (Nx1xHxW, 0/1) is 1 (fp32, as mean_std)."""
     area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
     means, variances = [], []
-    for chunk in features.split(_CHUNK, dim=1):
-        chunk = chunk.float()
+    for part in features.split(_CHUNK, dim=1):
+        chunk = part.float()
         mean = (chunk * mask).sum(dim=(2, 3), keepdim=True) / area
         variances.append(((chunk - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area)
         means.append(mean)
