@@ -78,11 +78,33 @@ class Stylizer:
         self._prepared = self.method.prepare(styles, self.style_weights)
         return self._prepared
 
-    def _working(self, loaded: LoadedImage) -> torch.Tensor:
-        rgb = loaded.rgb
+    def _working(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.max_size and max(rgb.shape[-2:]) > self.max_size:  # bound the working resolution
             rgb = fit(rgb, self.max_size)
         return rgb.to(self.device)
+
+    def _run(self, rgb: torch.Tensor, progress: ProgressCallback | None = None) -> torch.Tensor:
+        """The method on pictures of one size at the working size, colours handled around it."""
+        prepared = self._prepare(rgb[:1])
+        source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
+        try:
+            out = self.method.apply(source, prepared, progress)
+        except Interrupted as stop:
+            if stop.image is None:
+                raise
+            raise Interrupted(self._recolour(stop.image, rgb)) from None
+        return self._recolour(out, rgb)
+
+    def _recolour(self, out: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        if self.preserve_color == "luminance":
+            return ops.with_luminance_of(out, resize(content, tuple(out.shape[-2:])))
+        return out
+
+    def frames(self, batch: torch.Tensor) -> torch.Tensor:
+        """Consecutive frames of a video (Nx3xHxW, 0..1) through the method as one batch; the
+        result at the working size. With colour preservation the batch's first frame stands for
+        the batch."""
+        return self._run(self._working(batch))
 
     def many(self, images: Sequence[LoadedImage]) -> list[Image.Image]:
         """Several photos at once: those of one working size go through the network as one batch.
@@ -92,37 +114,26 @@ class Stylizer:
         """
         if self.preserve_color or len(images) < 2 or not self.method.batches:
             return [self(image) for image in images]
-        rgbs = [self._working(image) for image in images]
+        rgbs = [self._working(image.rgb) for image in images]
         results: list[Image.Image | None] = [None] * len(images)
-        prepared = self._prepare(rgbs[0])
         by_size: dict[tuple[int, ...], list[int]] = {}
         for i, rgb in enumerate(rgbs):
             by_size.setdefault(tuple(rgb.shape), []).append(i)
         for indices in by_size.values():
-            out = self.method.apply(torch.cat([rgbs[i] for i in indices]), prepared)
+            out = self._run(torch.cat([rgbs[i] for i in indices]))
             for row, i in enumerate(indices):
-                results[i] = self._finish(out[row:row + 1], rgbs[i], images[i].alpha)
+                results[i] = to_pil(out[row:row + 1], images[i].alpha)
         return results  # type: ignore[return-value]
 
     def __call__(self, content: ImageSource | LoadedImage,
                  progress: ProgressCallback | None = None) -> Image.Image:
         loaded = content if isinstance(content, LoadedImage) else load_image(content)
-        rgb = self._working(loaded)
-        prepared = self._prepare(rgb)
-        source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
         try:
-            out = self.method.apply(source, prepared, progress)
+            return to_pil(self._run(self._working(loaded.rgb), progress), loaded.alpha)
         except Interrupted as stop:
             if stop.image is None:
                 raise
-            raise Interrupted(self._finish(stop.image, rgb, loaded.alpha)) from None
-        return self._finish(out, rgb, loaded.alpha)
-
-    def _finish(self, out: torch.Tensor, content: torch.Tensor,
-                alpha: torch.Tensor | None) -> Image.Image:
-        if self.preserve_color == "luminance":
-            out = ops.with_luminance_of(out, resize(content, tuple(out.shape[-2:])))
-        return to_pil(out, alpha)
+            raise Interrupted(to_pil(stop.image, loaded.alpha)) from None
 
 
 def _resolve(spec: StyleSpec) -> torch.Tensor | Style:

@@ -44,6 +44,10 @@ class Method(Protocol):
     batches: ClassVar[bool]
     #: Stylizer shrinks larger photos to this long side unless a size is asked for; None = no bound
     default_max_size: ClassVar[int | None]
+    #: one pass per picture, so video can use it; a feed-forward method also has an attribute
+    #: `shot` (a `temporal.ShotStatistics` or None) through which it normalises with statistics
+    #: averaged over a shot instead of each picture's own
+    feed_forward: ClassVar[bool]
 
     def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any: ...
 

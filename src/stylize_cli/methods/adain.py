@@ -21,6 +21,7 @@ from ..images import fit, load_image
 from ..models.adain import AdaIN, from_decoder_file
 from ..models.cache import shared
 from ..models.vgg import load_vgg19
+from ..temporal import ShotHook
 from . import ProgressCallback, mixing_weights
 from .configs import ADAIN_TILE, AUTO_TILE_PIXELS, AdainConfig
 
@@ -56,6 +57,7 @@ class Adain:
     name = "adain"
     batches = True
     default_max_size = None  #: any size: large pictures go in tiles
+    feed_forward = True
 
     def __init__(self, config: AdainConfig, device: torch.device) -> None:
         self.config = config
@@ -63,6 +65,7 @@ class Adain:
         self.model = load_adain(device, config.decoder)
         self.precision = config.precision or adain_precision(device)
         self.mask = None
+        self.shot: ShotHook | None = None
         if config.mask is not None:
             rgb = load_image(config.mask).rgb
             self.mask = rgb.mean(dim=1, keepdim=True).to(device)
@@ -93,7 +96,7 @@ class Adain:
         tile = self.config.tile or (ADAIN_TILE if h * w > AUTO_TILE_PIXELS else None)
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
-                                     tile=tile and max(8, tile - tile % 8))
+                                     tile=tile and max(8, tile - tile % 8), shot=self.shot)
         return out[..., :h, :w].float().clamp(0, 1)
 
 

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..images import fit
 from ..models.magenta import load_predictor, load_transfer
 from ..styles import NETWORK, Style
+from ..temporal import ShotHook
 from ..tiles import tiled
 from . import ProgressCallback, mixing_weights
 from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
@@ -38,12 +39,14 @@ class Cin:
     name = "cin"
     batches = True
     default_max_size = None  #: --tile bounds the memory instead
+    feed_forward = True
 
     def __init__(self, config: CinConfig, device: torch.device) -> None:
         self.config = config
         self.device = device
         self.transfer = load_transfer(device)
         self._predictor: torch.nn.Module | None = None
+        self.shot: ShotHook | None = None
 
     def predict(self, image: torch.Tensor) -> torch.Tensor:
         """The style vector of an image: shorter side to style_size, centre crop, predictor."""
@@ -78,7 +81,7 @@ class Cin:
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
-        with torch.no_grad(), autocast(self.device, self.config.precision):
+        with torch.no_grad(), autocast(self.device, self.config.precision), self.transfer.over_shot(self.shot):
             params = self.transfer.norm_params(vector)
             h, w = x.shape[-2:]
             tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)

@@ -39,6 +39,7 @@ class Gatys:
     name = "gatys"
     batches = False  #: one optimisation per photo
     default_max_size = None  #: `size` is the working size
+    feed_forward = False
 
     def __init__(self, config: GatysConfig, device: torch.device) -> None:
         self.config = config

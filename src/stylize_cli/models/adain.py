@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import ops, tiles
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS, LAYERS
+from ..temporal import ShotHook
 from .vgg import VGG19
 
 DECODER_FORMAT = "stylize-adain-decoder/1"  #: a decoder file: what --decoder and the package take
@@ -148,7 +149,7 @@ class AdaIN(nn.Module):
 
     def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
                 weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None,
-                tile: int | None = None) -> torch.Tensor:
+                tile: int | None = None, shot: ShotHook | None = None) -> torch.Tensor:
         """Decode the AdaIN target; several styles mix as a weighted sum of their targets.
 
         With a mask (1 = first style, 0 = second; Huang & Belongie §7.2 "spatial
@@ -156,18 +157,23 @@ class AdaIN(nn.Module):
         multiple of STRIDE; sides of `content` too) the networks run tile by tile and only
         the 1/8-scale features of the whole picture are kept: AdaIN still takes the whole
         picture's statistics, so tiles share their colours, and the result is the untiled one.
+        `shot` replaces a batch of video frames' statistics with the shot's.
         """
         everything = slice(None)
         if tile:
             f = _tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
         else:
             f = self.encode(content)
+        def own(key: str, statistics: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+            mean, std = shot(key, statistics) if shot else statistics
+            return mean, std
+
         if mask is None:
-            regions = [(None, ops.adain_affine(ops.mean_std(f), stats, weights, alpha))]
+            regions = [(None, ops.adain_affine(own("all", ops.mean_std(f)), stats, weights, alpha))]
         else:
             inside = ops.resize_mask(mask, f.shape[-2:])
-            regions = [(r, ops.adain_affine(ops.masked_mean_std(f, r), [s], alpha=alpha))
-                       for r, s in ((inside, stats[0]), (1 - inside, stats[1]))]
+            regions = [(r, ops.adain_affine(own(key, ops.masked_mean_std(f, r)), [s], alpha=alpha))
+                       for key, r, s in (("inside", inside, stats[0]), ("outside", 1 - inside, stats[1]))]
 
         def decode(rows: slice = everything, cols: slice = everything) -> torch.Tensor:
             part = f[..., rows, cols]

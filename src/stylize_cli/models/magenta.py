@@ -14,6 +14,7 @@ its vectors differ from the runtime's by about half an output quantization step.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..convert.tflite import take
+from ..temporal import ShotHook
 from .cache import shared
 
 STYLE_DIM = 100
@@ -104,12 +106,16 @@ class StyleNorm(nn.Module):
 
     fixed: tuple[torch.Tensor, torch.Tensor] | None = None  #: (var, mean) to use instead (tiling)
     last: tuple[torch.Tensor, torch.Tensor] | None = None  #: the statistics of the last call
+    #: video: maps a batch of frames' (var, mean) to the shot's (temporal.ShotStatistics)
+    shot: Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]] | None = None
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         if self.fixed is not None:
             var, mean = self.fixed
         else:
             var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+            if self.shot is not None:
+                var, mean = self.shot((var, mean))
             self.last = (var.detach(), mean.detach())
         return (x - mean) * torch.rsqrt(var + self.eps) * gamma + beta
 
@@ -167,6 +173,18 @@ class TransferNet(nn.Module):
         finally:
             for norm in norms:
                 norm.fixed = None
+
+    @contextlib.contextmanager
+    def over_shot(self, shot: ShotHook | None) -> Iterator[None]:
+        """Normalize video frames with statistics averaged over their shot (temporal.ShotStatistics)."""
+        norms = self.norms()
+        for i, norm in enumerate(norms):
+            norm.shot = None if shot is None else functools.partial(shot, f"norm{i}")
+        try:
+            yield
+        finally:
+            for norm in norms:
+                norm.shot = None
 
     def forward(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         h, w = content.shape[-2:]
