@@ -29,26 +29,30 @@ class Clip:
 def camera_move(photo: Image.Image, motion: str, frames: int, size: tuple[int, int]) -> Clip:
     """`frames` views of `photo` at `size` (width, height): "pan" left to right by whole pixels,
     or "zoom" in about the centre by 1% a frame."""
-    rgb = np.asarray(photo.convert("RGB"), np.float32)
     w, h = size
+    photo = photo.convert("RGB")
+    # Scale the photo once (antialiased) so a window of the clip's size covers most of it: then
+    # the pan is a crop by whole pixels and the zoom only ever enlarges, with no aliasing to
+    # change from frame to frame.
+    fill = 0.8 if motion == "pan" else 1.0
+    ratio = min(photo.width / w, photo.height / h) * fill
+    photo = photo.resize((round(photo.width / ratio), round(photo.height / ratio)), Image.Resampling.LANCZOS)
+    rgb = np.asarray(photo, np.float32)
     ph, pw = rgb.shape[:2]
-    scale = min(pw / w, ph / h)  # the widest window of the clip's shape the photo holds
     grid_u, grid_v = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     clip = Clip([])
     if motion == "pan":
-        scale *= 0.8
-        step = max(1, int((pw - w * scale) / max(1, frames - 1) / scale))  # whole output pixels
-        views = [(t * step * scale, (ph - h * scale) / 2, scale) for t in range(frames)]
+        step = max(1, (pw - w) // max(1, frames - 1))
+        views = [(float(t * step), float((ph - h) // 2), 1.0) for t in range(frames)]
     elif motion == "zoom":
-        views = [((pw - w * scale * 0.99**t) / 2, (ph - h * scale * 0.99**t) / 2, scale * 0.99**t)
-                 for t in range(frames)]
+        views = [((pw - w * 0.99**t) / 2, (ph - h * 0.99**t) / 2, 0.99**t) for t in range(frames)]
     else:
         raise ValueError(f"unknown motion '{motion}': pan or zoom")
     import cv2
 
     for t, (x0, y0, z) in enumerate(views):
         map_x, map_y = x0 + grid_u * z, y0 + grid_v * z
-        frame = cv2.remap(rgb, map_x, map_y, cv2.INTER_AREA if z > 1 else cv2.INTER_LINEAR)
+        frame = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR)
         clip.frames.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))
         if t:
             px0, py0, pz = views[t - 1]  # the same photo point in the previous frame
@@ -98,3 +102,18 @@ def read_frames(path: str | os.PathLike) -> list[np.ndarray]:
 
     with av.open(str(path)) as box:
         return [frame.to_ndarray(format="rgb24") for frame in box.decode(video=0)]
+
+
+def set_rotation(path: str | os.PathLike, clockwise: int) -> None:
+    """Mark an MP4's video track to be shown turned `clockwise` degrees (90, 180, 270), as a phone
+    does for a portrait clip: the track header's display matrix, rewritten in place."""
+    import struct
+
+    cos, sin = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[clockwise % 360]
+    data = bytearray(Path(path).read_bytes())
+    at = data.find(b"tkhd")
+    if at < 0 or data[at + 4] != 0:
+        raise ValueError(f"{path}: no version-0 track header")
+    matrix = at + 4 + 40  # after version/flags, times, track id, duration, layer, group, volume
+    data[matrix:matrix + 36] = struct.pack(">9i", cos << 16, sin << 16, 0, -sin << 16, cos << 16, 0, 0, 0, 1 << 30)
+    Path(path).write_bytes(bytes(data))

@@ -79,14 +79,7 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
     done (or not written at all if there are none) and the result says `interrupted`.
     """
     av = _av()
-    target = Path(target)
-    container = CONTAINERS.get(target.suffix.lower())
-    if container is None:
-        raise InputError(f"{target}: unknown video container '{target.suffix or '(none)'}'; use one of "
-                         f"{', '.join(sorted(CONTAINERS))}")
-    if not stylizer.method.feed_forward:
-        raise InputError(f"{stylizer.method.name} optimises each picture for many seconds; video needs a "
-                         "feed-forward method: --method adain or cin")
+    container = check(target, stylizer)
     started = time.perf_counter()
     info = probe(source)
     shots = temporal.ShotStatistics() if stabilize else None
@@ -154,6 +147,19 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
             if done == 0:
                 raise InputError(f"{source}: no frames stylized; nothing written")
     return VideoResult(done, cuts, time.perf_counter() - started, interrupted)
+
+
+def check(target: str | os.PathLike, stylizer: Stylizer) -> str:
+    """The container for `target`; refuses, before any work, what cannot be written."""
+    target = Path(target)
+    container = CONTAINERS.get(target.suffix.lower())
+    if container is None:
+        raise InputError(f"{target}: unknown video container '{target.suffix or '(none)'}'; use one of "
+                         f"{', '.join(sorted(CONTAINERS))}")
+    if not stylizer.method.feed_forward:
+        raise InputError(f"{stylizer.method.name} optimises each picture for many seconds; video needs a "
+                         "feed-forward method: --method adain or cin")
+    return container
 
 
 def _stylize(stylizer: Stylizer, rgb: np.ndarray, flow: temporal.FlowBlend | None) -> list[np.ndarray]:

@@ -25,6 +25,7 @@ from .console import error, say, setup_logging
 from .run import demo, run
 from .styles import styles
 from .train import train_decoder, train_style
+from .video import video
 from .weights import weights
 
 
@@ -72,7 +73,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for _command in (run, demo, styles, train_style, train_decoder, weights):
+for _command in (run, demo, video, styles, train_style, train_decoder, weights):
     cli.add_command(_command)
 
 

@@ -53,8 +53,9 @@ def _stderr_console() -> Any:
 class ProgressBar:
     """Steps of an optimisation or a training run (the `ProgressEvent`s of the library)."""
 
-    def __init__(self, disable: bool) -> None:
+    def __init__(self, disable: bool, unit: str = "steps") -> None:
         self.disabled = disable
+        self.unit = unit
         self.plain = False
         self.progress: Any = None
         if not disable:  # --quiet imports no rich at all
@@ -96,7 +97,7 @@ class ProgressBar:
         losses = " ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
         done = event.step - self.started[1]  # steps since the first one seen (rate excludes start-up)
         if done > 0:
-            losses += f" {done / (now - self.started[0]):.3g} steps/s"
+            losses += f" {done / (now - self.started[0]):.3g} {self.unit}/s"
         if self.plain:
             if event.step in (1, event.steps) or now - self.last_line >= 10:
                 say(f"{event.stage} step {event.step}/{event.steps} {losses}")

@@ -97,7 +97,7 @@ class Adain:
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
                                      tile=tile and max(8, tile - tile % 8), shot=self.shot)
-        return out[..., :h, :w].float().clamp(0, 1)
+        return out[..., :h, :w].float().clamp_(0, 1)
 
 
 METHOD = Adain

@@ -1,0 +1,73 @@
+"""`stylize video`: a video file in, a stylized video file out (sound, timing and size kept)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import Interrupted
+from ..methods.configs import CONFIGS
+from .console import ProgressBar, say
+from .run import _split, method_options, run_options
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-s", "--style", "styles", multiple=True, required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Style image, named style or style .json; repeat to blend.")
+@click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
+              help="One per --style, in order: mixing proportions. [default: 1 each]")
+@click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", *CONFIGS]),
+              help="adain or cin (gatys optimises each frame for many seconds and is refused). auto: adain "
+                   "for images, cin for named styles and style files.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The video to write; the container follows the extension (mp4, m4v, mov, mkv: H.264; "
+                   "webm: VP9).")
+@click.option("--crf", type=click.IntRange(0, 63), default=18, show_default=True,
+              help="Quality of the encoding: lower is better and larger (H.264: 0-51, 18 looks lossless).")
+@click.option("--stabilize/--no-stabilize", default=True, show_default=True,
+              help="Hold colours and texture still between frames: statistics over each shot and blending "
+                   "along the optical flow. --no-stabilize stylizes every frame on its own.")
+@click.option("--batch", type=click.IntRange(1), help="Frames per pass through the network. "
+                                                      "[default: 16 on a GPU, 4 on a CPU]")
+@method_options
+@run_options
+def video(source: Path, styles: tuple[Path, ...], style_weights: tuple[float, ...], method: str, output: Path,
+          crf: int, stabilize: bool, batch: int | None, **options: Any) -> None:
+    """Stylize every frame of the video SOURCE in the style of --style into --output.
+
+    The output keeps the frame count, timing, size, orientation and sound of SOURCE.
+    --size sets the working size (faster, softer); frames are scaled back to the video's
+    size. Ctrl-C stops after the current frames and leaves a playable video of the
+    frames done.
+    """
+    from ..api import Stylizer
+    from ..errors import InputError
+    from ..stop import StopRequests
+    from ..video import check, probe, stylize_video
+
+    if style_weights and len(style_weights) != len(styles):
+        raise click.BadParameter(f"{len(style_weights)} values for {len(styles)} --style images; "
+                                 "give one per style, in the same order", param_hint="--style-weight")
+    if source.exists() and output.exists() and source.resolve() == output.resolve():
+        raise InputError(f"{output}: the output would replace the input video; give another name")
+    quiet, kwargs = _split(dict(options))
+    info = probe(source)
+    stylizer = Stylizer(list(styles), method=method, style_weights=list(style_weights) or None, **kwargs)
+    check(output, stylizer)
+    batch = batch or (16 if stylizer.device.type == "cuda" else 4)
+    if not quiet:
+        frames = f"{info.frames} frames" if info.frames else "frames"
+        say(f"Stylizing {source} ({info.width}x{info.height}, {frames} at {float(info.rate):.3g} fps"
+            f"{', with sound' if info.audio else ''}) with {stylizer.method.name} on {stylizer.device}…")
+    with StopRequests() as stop, ProgressBar(disable=quiet, unit="frames") as bar:
+        result = stylize_video(source, output, stylizer, crf=crf, stabilize=stabilize, batch=batch,
+                               progress=bar.update, stop=lambda: stop.requested)
+    if result.interrupted:
+        raise Interrupted(note=f"wrote the {result.frames} frames done to {output}")
+    if not quiet:
+        say(f"Wrote {output} ({result.frames} frames, {result.cuts + 1} shot{'s' if result.cuts else ''}, "
+            f"{result.seconds:.0f} s, {result.frames / result.seconds:.2g} frames/s).")
