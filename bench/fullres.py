@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+from peak import measure  # noqa: E402
+
 from stylize_cli.methods.configs import ADAIN_TILE, CIN_TILE  # noqa: E402 (the package under test)
 from stylize_cli.samples import PAINTING, data_path  # noqa: E402
 from stylize_cli.tiles import starts  # noqa: E402
@@ -51,17 +52,10 @@ def photo_of(mpx: float, folder: Path) -> Path:
 def one(method: str, photo: Path, tile: int | None, out: Path) -> dict[str, object]:
     cmd = [sys.executable, "-m", "stylize_cli", "run", str(photo), "-s", str(data_path(PAINTING)), "-m", method,
            "-o", str(out), "-q", "--device", "cpu"] + (["--tile", str(tile)] if tile else [])
-    with tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the largest so far
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        message = err.read().strip()
-    if proc.returncode:
-        return {"error": message.splitlines()[-1] if message else f"exit {proc.returncode}"}
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    code, peak_mb, seconds, _, err = measure(cmd)
+    if code:
+        return {"error": err.strip().splitlines()[-1] if err.strip() else f"exit {code}"}
+    return {"seconds": seconds, "peak_rss_mb": peak_mb}
 
 
 def seams(path: Path, method: str, tile: int) -> float:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +25,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+from peak import measure  # noqa: E402
+
 from stylize_cli import clips, temporal  # noqa: E402 (the package under test)
 from stylize_cli.samples import PAINTING, data_path  # noqa: E402
 
@@ -44,15 +45,12 @@ print(json.dumps({"frames": result.frames, "seconds": result.seconds}))
 
 
 def run(source: Path, target: Path, method: str, stabilize: bool, device: str) -> dict[str, float]:
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(source), str(target), str(data_path(PAINTING)),
-                                 method, "1" if stabilize else "0", device], stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status):
-            raise SystemExit(proc.stderr.read().decode() if proc.stderr else "child failed")
-        out.seek(0)
-        result = json.loads(out.read())
-    return {"fps": result["frames"] / result["seconds"], "peak_rss_mb": usage.ru_maxrss / 1024}
+    code, peak_mb, _, out, err = measure([sys.executable, "-c", CHILD, str(source), str(target),
+                                          str(data_path(PAINTING)), method, "1" if stabilize else "0", device])
+    if code:
+        raise SystemExit(err or f"the child failed ({code})")
+    result = json.loads(out)
+    return {"fps": result["frames"] / result["seconds"], "peak_rss_mb": peak_mb}
 
 
 def main() -> None:

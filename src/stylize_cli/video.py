@@ -30,6 +30,9 @@ from .methods import ProgressCallback, ProgressEvent
 
 #: output container by extension; H.264 in all of them but WebM (VP9)
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+#: the sound codecs a container can hold as they are (the sound is copied, never re-encoded);
+#: mov and mkv take about anything
+SOUND = {"mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}, "webm": {"opus", "vorbis"}}
 BATCH = 4  #: frames per pass through the network
 #: the previous output's share where the flow is reliable; with the shot statistics it brings
 #: the warping error of the test clips under 0.7x frame-by-frame's (bench/video.py)
@@ -44,7 +47,7 @@ class VideoInfo:
     rate: Fraction
     duration: float  #: seconds
     rotation: int  #: degrees, as the display matrix says
-    audio: bool
+    audio: str | None  #: the sound's codec, None when silent
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         duration = float(box.duration / 1_000_000) if box.duration else float(
             (stream.duration or 0) * (stream.time_base or 0))
         return VideoInfo(stream.codec_context.width, stream.codec_context.height, stream.frames,
-                         Fraction(stream.average_rate or 0), duration, rotation, bool(box.streams.audio))
+                         Fraction(stream.average_rate or 0), duration, rotation,
+                         box.streams.audio[0].codec_context.name if box.streams.audio else None)
 
 
 def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer: Stylizer, *,
@@ -79,9 +83,9 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
     done (or not written at all if there are none) and the result says `interrupted`.
     """
     av = _av()
-    container = check(target, stylizer)
     started = time.perf_counter()
     info = probe(source)
+    container = check(target, stylizer, info)
     shots = temporal.ShotStatistics() if stabilize else None
     flow = temporal.FlowBlend(blend) if stabilize else None
     done = cuts = 0
@@ -94,15 +98,15 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
             out = av.open(fh, mode="w", format=container)
             encoder = _encoder(out, video, info, container, crf)
             sound = out.add_stream_from_template(audio) if audio is not None else None
-            pending: list[Any] = []  # decoded frames of one shot waiting for a batch
+            pending: list[tuple[Any, np.ndarray]] = []  # (frame, its pixels upright) of one shot
             last_thumb: np.ndarray | None = None
 
             def flush() -> None:
                 nonlocal done
                 if not pending:
                     return
-                rgb = np.stack([_upright(f) for f in pending])
-                for frame, picture in zip(pending, _stylize(stylizer, rgb, flow), strict=True):
+                rgb = np.stack([picture for _, picture in pending])
+                for (frame, _), picture in zip(pending, _stylize(stylizer, rgb, flow), strict=True):
                     new = av.VideoFrame.from_ndarray(picture, format="rgb24")
                     new.pts, new.time_base = frame.pts, frame.time_base
                     for packet in encoder.encode(new):
@@ -121,7 +125,8 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
                             out.mux(packet)
                         continue
                     for frame in packet.decode():
-                        thumb = temporal.thumbnail(frame.to_ndarray(format="rgb24"))
+                        picture = _upright(frame)
+                        thumb = temporal.thumbnail(picture)
                         if temporal.is_cut(last_thumb, thumb):
                             flush()
                             cuts += 1
@@ -129,7 +134,7 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
                                 if state is not None:
                                     state.reset()
                         last_thumb = thumb
-                        pending.append(frame)
+                        pending.append((frame, picture))
                         if len(pending) >= batch:
                             flush()
                             if stop is not None and stop():
@@ -149,7 +154,7 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
     return VideoResult(done, cuts, time.perf_counter() - started, interrupted)
 
 
-def check(target: str | os.PathLike, stylizer: Stylizer) -> str:
+def check(target: str | os.PathLike, stylizer: Stylizer, info: VideoInfo) -> str:
     """The container for `target`; refuses, before any work, what cannot be written."""
     target = Path(target)
     container = CONTAINERS.get(target.suffix.lower())
@@ -159,6 +164,9 @@ def check(target: str | os.PathLike, stylizer: Stylizer) -> str:
     if not stylizer.method.feed_forward:
         raise InputError(f"{stylizer.method.name} optimises each picture for many seconds; video needs a "
                          "feed-forward method: --method adain or cin")
+    if info.audio and container in SOUND and info.audio not in SOUND[container]:
+        raise InputError(f"{target}: a {target.suffix} file cannot hold the input's {info.audio} sound, which "
+                         "is copied as it is; write .mkv or .mov instead")
     return container
 
 

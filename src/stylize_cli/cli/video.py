@@ -57,7 +57,7 @@ def video(source: Path, styles: tuple[Path, ...], style_weights: tuple[float, ..
     quiet, kwargs = _split(dict(options))
     info = probe(source)
     stylizer = Stylizer(list(styles), method=method, style_weights=list(style_weights) or None, **kwargs)
-    check(output, stylizer)
+    check(output, stylizer, info)
     batch = batch or (16 if stylizer.device.type == "cuda" else 4)
     if not quiet:
         frames = f"{info.frames} frames" if info.frames else "frames"
