@@ -164,7 +164,9 @@ class AdaIN(nn.Module):
             f = _tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
         else:
             f = self.encode(content)
+
         def own(key: str, statistics: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+            """The content's statistics: this picture's, or its shot's."""
             mean, std = shot(key, statistics) if shot else statistics
             return mean, std
 
