@@ -32,7 +32,7 @@ from .run import _split, method_options, run_options
               help="Hold colours and texture still between frames: statistics over each shot and blending "
                    "along the optical flow. --no-stabilize stylizes every frame on its own.")
 @click.option("--batch", type=click.IntRange(1), help="Frames per pass through the network. "
-                                                      "[default: 16 on a GPU, 4 on a CPU]")
+                                                      "[default: 16 on a GPU, 1 on a CPU]")
 @method_options
 @run_options
 def video(source: Path, styles: tuple[Path, ...], style_weights: tuple[float, ...], method: str, output: Path,
@@ -58,7 +58,6 @@ def video(source: Path, styles: tuple[Path, ...], style_weights: tuple[float, ..
     info = probe(source)
     stylizer = Stylizer(list(styles), method=method, style_weights=list(style_weights) or None, **kwargs)
     check(output, stylizer, info)
-    batch = batch or (16 if stylizer.device.type == "cuda" else 4)
     if not quiet:
         frames = f"{info.frames} frames" if info.frames else "frames"
         say(f"Stylizing {source} ({info.width}x{info.height}, {frames} at {float(info.rate):.3g} fps"
