@@ -160,3 +160,15 @@ def test_ctrl_c_leaves_a_playable_video_of_the_frames_done(tmp_path: Path) -> No
     done = len(clips.read_frames(out))
     assert 0 < done < 96 and f"wrote the {done} frames done" in err
     assert probe(out).audio and not list(tmp_path.glob(".*.part"))
+
+
+@pytest.mark.gpu
+def test_frames_go_through_the_gpu_in_batches(tmp_path: Path) -> None:
+    source, _ = clip(tmp_path, frames=20)
+    stylizer = Stylizer(PAINTING, method="adain", device="cuda")
+    shapes: list[tuple[int, ...]] = []
+    original = stylizer.frames
+    stylizer.frames = lambda batch: (shapes.append(tuple(batch.shape)), original(batch))[1]  # type: ignore[method-assign]
+    result = stylize_video(source, tmp_path / "out.mp4", stylizer)
+    assert result.frames == 20 and [s[0] for s in shapes] == [16, 4]
+    assert len(clips.read_frames(tmp_path / "out.mp4")) == 20
