@@ -11,17 +11,17 @@ sample photos shipped in the package. Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
 
-from stylize_cli import stylize
 from stylize_cli.devices import pick_device
 from stylize_cli.images import load_image
 from stylize_cli.samples import data_path
-from stylize_cli.styles import builtin_dir
+from stylize_cli.styles import builtin_dir, builtin_names
 from stylize_cli.train.style import TrainStyleConfig, load_photos, make_style, train_style
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,15 @@ GALLERY = {
     "brick": ("brick.png", None, CC0, "brick wall texture"),
     "grass": ("grass.png", None, CC0, "grass texture"),
     "gravel": ("gravel.png", None, CC0, "gravel texture"),
+    # The famous paintings, under the names users type (../shared/images/README.md: public domain,
+    # faithful photographs of flat works).
+    "starry-night": ("starry_night.jpg", None, PD, "Vincent van Gogh, The Starry Night (1889)"),
+    "the-scream": ("the_scream.jpg", None, PD, "Edvard Munch, The Scream (1893)"),
+    "great-wave": ("great_wave.jpg", None, PD, "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831)"),
+    "composition-vii": ("composition_vii.jpg", None, PD, "Wassily Kandinsky (d. 1944), Composition VII (1913)"),
+    "udnie": ("udnie.jpg", None, PD, "Francis Picabia, Udnie (1913, published before 1931)"),
+    "water-lilies": ("water_lilies.jpg", None, PD, "Claude Monet (d. 1926), Water Lilies (1919)"),
+    "impression-sunrise": ("impression_sunrise.jpg", None, PD, "Claude Monet, Impression, Sunrise (1872)"),
 }
 
 
@@ -54,11 +63,13 @@ def painting(file: str, crop: tuple[float, float, float, float] | None) -> torch
     return rgb
 
 
-def train_all(steps: int) -> None:
+def train_all(steps: int, only: list[str] | None = None) -> None:
     device = pick_device("cpu")
     config = TrainStyleConfig(steps=steps)
     photos = load_photos(None, config, print)
     for name, (file, crop, licence, title) in GALLERY.items():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         result = train_style(painting(file, crop), photos, config, device, Path(f"/tmp/gallery_{name}.pt"))
         detail = f", crop {crop}" if crop else ""
@@ -70,20 +81,11 @@ def train_all(steps: int) -> None:
 
 
 def grid(path: Path, photo: str = "chelsea.jpg", tile: int = 240) -> None:
-    tiles = []
-    for name in GALLERY:
-        image = stylize(data_path(photo), name, method="cin", size=tile)
-        canvas = Image.new("RGB", (image.width, image.height + 22), "white")
-        canvas.paste(image, (0, 22))
-        ImageDraw.Draw(canvas).text((4, 4), name, fill="black")
-        tiles.append(canvas)
-    cols = 4
-    rows = -(-len(tiles) // cols)
-    w, h = tiles[0].size
-    sheet = Image.new("RGB", (cols * w, rows * h), "white")
-    for i, t in enumerate(tiles):
-        sheet.paste(t, ((i % cols) * w, (i // cols) * h))
-    sheet.save(path, quality=88)
+    """The README's picture: `stylize styles sheet` over the built-in styles."""
+    cmd = [sys.executable, "-m", "stylize_cli", "styles", "sheet", str(data_path(photo)), *sorted(builtin_names()),
+           "-o", str(path), "--size", str(tile), "--columns", "5", "-q"]
+    print(" ".join(["stylize", *cmd[3:]]))
+    subprocess.run(cmd, check=True)
     print(f"wrote {path}")
 
 
@@ -91,7 +93,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--grid-only", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=list(GALLERY), help="(re)make only these styles")
     args = parser.parse_args()
     if not args.grid_only:
-        train_all(args.steps)
+        train_all(args.steps, args.only)
     grid(ROOT / "docs" / "gallery.jpg")

@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from stylize_cli.cli import cli
+from stylize_cli.images import fit, load_image
 from stylize_cli.styles import builtin_names
 
 from .conftest import IMAGES, WEIGHTS_MIRROR, need
@@ -99,3 +101,21 @@ def test_single_photo_with_max_size_and_tile(tmp_path: Path) -> None:
     assert code == 0, err
     with Image.open(tmp_path / "o.png") as out:
         assert max(out.size) == 300
+
+
+def test_styles_sheet_is_a_labelled_grid_of_the_photo_in_each_style(tmp_path: Path) -> None:
+    out = tmp_path / "sheet.png"
+    code, _, err = run("styles", "sheet", PHOTO, "cezanne", "mondrian", "matisse", "-o", out, "--size", "96", "-q")
+    assert code == 0, err
+    sheet = np.asarray(Image.open(out).convert("RGB"), np.float64)
+    h, w = fit(load_image(PHOTO).rgb, 96).shape[-2:]
+    assert sheet.shape == (2 * (h + 22), 2 * w, 3)  # photo + 3 styles: 2 x 2
+    tiles = [sheet[r * (h + 22) + 22:(r + 1) * (h + 22), c * w:(c + 1) * w] for r in range(2) for c in range(2)]
+    labels = [sheet[r * (h + 22):r * (h + 22) + 22, c * w:(c + 1) * w] for r in range(2) for c in range(2)]
+    assert all((label < 128).any() for label in labels)  # every tile has its name written above it
+    for i, a in enumerate(tiles):  # four different pictures
+        for b in tiles[i + 1:]:
+            assert np.abs(a - b).mean() > 10
+    code, _, err = run("styles", "sheet", PHOTO, "cezane", "-o", tmp_path / "x.png")
+    assert code == 1 and "cezane" in err and "cezanne" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.png").exists()

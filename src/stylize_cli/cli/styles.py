@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-from .console import table
+from .console import count_bar, say, table
 
 
 @click.group()
@@ -38,3 +39,29 @@ def styles_show(name: str) -> None:
     from ..styles import find
 
     click.echo(json.dumps(asdict(find(name)), indent=1))
+
+
+@styles.command("sheet")
+@click.argument("photo", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("names", nargs=-1)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The sheet (jpg, png, webp, tif by extension).")
+@click.option("--size", type=click.IntRange(32, 2048), default=256, show_default=True,
+              help="Long side of each tile in px.")
+@click.option("--columns", type=click.IntRange(1), help="Tiles per row. [default: as square as it gets]")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def styles_sheet(photo: Path, names: tuple[str, ...], output: Path, size: int, columns: int | None,
+                 device: str, quiet: bool) -> None:
+    """PHOTO in every style (or only the NAMES given), as one labelled grid, to choose by eye."""
+    from ..images import check_writable, save_image
+    from ..sheet import contact_sheet
+    from ..styles import all_styles
+
+    check_writable(output)
+    total = len(names) or len(all_styles())
+    with count_bar("styles", total, disable=quiet) as advance:
+        sheet = contact_sheet(photo, list(names) or None, size, columns, device, lambda done, _: advance())
+    save_image(sheet, output)
+    if not quiet:
+        say(f"Wrote {output} ({total} styles, {sheet.width}x{sheet.height}).")
