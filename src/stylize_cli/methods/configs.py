@@ -16,8 +16,8 @@ from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LA
 PRECISIONS = ("fp32", "fp16", "bf16")
 LOSS_NETS = ("vgg19", "mobilenet")
 #: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: in
-#: one pass their memory grows about 1.2 GB per megapixel (7.3 GB at 3000x2000 on a CPU), in tiles
-#: it is bounded (bench/fullres.py).
+#: one pass adain's memory grows about 1.1 GB per megapixel and cin's 0.4 (7.0 and 2.2 GB at
+#: 3000x2000 on a CPU); in tiles it stays under 3 GB at 24 Mpx (bench/fullres.py).
 AUTO_TILE_PIXELS = 1536 * 1536
 ADAIN_TILE = 512  #: adain's automatic tile (768 took 0.5 GB more at 12 Mpx for 13% less time)
 CIN_TILE = 1024  #: cin's automatic tile
