@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -127,8 +128,16 @@ def test_video_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     source, _ = clip(tmp_path, frames=2)
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video")
+    sound_only = tmp_path / "tone.m4a"
+    with av.open(str(source)) as box, av.open(str(sound_only), "w", format="mp4") as out:
+        copy = out.add_stream_from_template(box.streams.audio[0])
+        for packet in box.demux(box.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = copy
+                out.mux(packet)
     cases = [
         (["video", fake, "-s", PAINTING, "-o", tmp_path / "a.mp4"], "notes.mp4: not a video"),
+        (["video", sound_only, "-s", PAINTING, "-o", tmp_path / "a.mp4"], "tone.m4a: has no video stream"),
         (["video", tmp_path / "missing.mp4", "-s", PAINTING, "-o", tmp_path / "a.mp4"], "missing.mp4: no such file"),
         (["video", source, "-s", PAINTING, "-o", tmp_path / "a.gif"], "unknown video container '.gif'"),
         (["video", source, "-s", PAINTING, "-o", source], "would replace the input"),

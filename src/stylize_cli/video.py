@@ -63,6 +63,8 @@ class VideoResult:
 def probe(path: str | os.PathLike) -> VideoInfo:
     """What a video holds, read from its headers and its first frame."""
     with _open(path) as box:
+        if not box.streams.video:
+            raise InputError(f"{path}: has no video stream")
         stream = box.streams.video[0]
         rotation = 0
         for frame in box.decode(stream):
