@@ -97,7 +97,8 @@ def write_clip(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 24,
 
 
 def read_frames(path: str | os.PathLike) -> list[np.ndarray]:
-    """Every frame of a video as HxWx3 uint8, as displayed."""
+    """Every frame of a video as HxWx3 uint8, as stored (a rotation flag is not applied;
+    `stylize video` writes no flag, it turns the pixels)."""
     import av
 
     with av.open(str(path)) as box:
