@@ -20,6 +20,7 @@ pixels, pointing from a pixel of the current frame to where it was in the previo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -82,10 +83,16 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """`image` (the previous frame) sampled where each pixel of the current frame came from."""
     import cv2
 
-    h, w = flow.shape[:2]
-    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-    where = grid + flow
+    where = _grid(*flow.shape[:2]) + flow
     return cv2.remap(image, where[..., 0], where[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> np.ndarray:
+    """Every pixel's own (x, y): built once per frame size, not three times a frame."""
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+    grid.flags.writeable = False
+    return grid
 
 
 def reliable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
