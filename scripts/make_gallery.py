@@ -3,9 +3,12 @@
 Each style is made from a public-domain painting (or CC0 texture) in
 `../shared/images/style/` (see that folder's README), whole or a detail:
 predicted by Magenta's style predictor, then refined with train-style on the
-sample photos shipped in the package. Run from the repository root:
+sample photos shipped in the package. The styles in NETWORKS also get a network
+of their own (train-style --network), trained from their learned vector. Run
+from the repository root:
 
     STYLIZE_MIRROR=../shared/weights python scripts/make_gallery.py [--grid-only]
+    STYLIZE_MIRROR=../shared/weights python scripts/make_gallery.py --only NAME ... [--networks-only]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch
 from stylize_cli.devices import pick_device
 from stylize_cli.images import load_image
 from stylize_cli.samples import data_path
-from stylize_cli.styles import builtin_dir, builtin_names
+from stylize_cli.styles import Style, builtin_dir, builtin_names
 from stylize_cli.train.style import TrainStyleConfig, load_photos, make_style, train_style
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,21 +66,40 @@ def painting(file: str, crop: tuple[float, float, float, float] | None) -> torch
     return rgb
 
 
-def train_all(steps: int, only: list[str] | None = None) -> None:
+#: Built-in styles that are also networks: those where the network measured better than the vector
+#: (bench/network.py)
+NETWORKS = ()
+
+
+def train_all(steps: int, network_steps: int, only: list[str] | None = None, networks_only: bool = False) -> None:
     device = pick_device("cpu")
-    config = TrainStyleConfig(steps=steps)
-    photos = load_photos(None, config, print)
     for name, (file, crop, licence, title) in GALLERY.items():
         if only and name not in only:
             continue
-        start = time.perf_counter()
-        result = train_style(painting(file, crop), photos, config, device, Path(f"/tmp/gallery_{name}.pt"))
         detail = f", crop {crop}" if crop else ""
-        style = make_style(name, result, f"{file}{detail}: {title}", licence,
-                           f"scripts/make_gallery.py (train_style, {steps} steps, 256 px crops of the sample photos "
-                           "seen at 512 px)")
-        style.save(builtin_dir() / f"{name}.json")
-        print(f"{name}: {style.made_by} in {time.perf_counter() - start:.0f} s", flush=True)
+        source = f"{file}{detail}: {title}"
+        if not networks_only:
+            train_one(name, painting(file, crop), source, licence, TrainStyleConfig(steps=steps), device)
+        if name in NETWORKS:
+            train_one(name, painting(file, crop), source, licence,
+                      TrainStyleConfig(steps=network_steps, network=True), device)
+
+
+def train_one(name: str, image: torch.Tensor, source: str, licence: str, config: TrainStyleConfig,
+              device: torch.device) -> None:
+    """A vector from the predicted one, or a network from the style's shipped vector."""
+    start = time.perf_counter()
+    path = builtin_dir() / f"{name}.json"
+    earlier = Style.load(path) if config.network else None
+    result = train_style(image, load_photos(None, config, print), config, device,
+                         Path(f"/tmp/gallery_{name}{'_net' if config.network else ''}.pt"),
+                         start=earlier.tensor() if earlier else None)
+    kind = "network from the shipped vector" if config.network else "vector"
+    style = make_style(name, result, source, licence,
+                       f"scripts/make_gallery.py (train_style, {kind}, {config.steps} steps, 256 px crops of the "
+                       "sample photos seen at 512 px)", earlier)
+    style.save(path, network=result.network.to_bytes() if result.network else None)
+    print(f"{name}: {style.made_by} in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def grid(path: Path, photo: str = "chelsea.jpg", tile: int = 240) -> None:
@@ -92,9 +114,11 @@ def grid(path: Path, photo: str = "chelsea.jpg", tile: int = 240) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--network-steps", type=int, default=600)
     parser.add_argument("--grid-only", action="store_true")
     parser.add_argument("--only", nargs="+", choices=list(GALLERY), help="(re)make only these styles")
+    parser.add_argument("--networks-only", action="store_true", help="keep the vectors, retrain the networks")
     args = parser.parse_args()
     if not args.grid_only:
-        train_all(args.steps, args.only)
+        train_all(args.steps, args.network_steps, args.only, args.networks_only)
     grid(ROOT / "docs" / "gallery.jpg")

@@ -200,7 +200,8 @@ def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
 
     def loss(vector: torch.Tensor) -> float:
         with torch.no_grad():
-            return sum(float(objective(parts, vector, c, config)["total"]) for c in crops)
+            render = lambda x: parts.transfer(x, parts.transfer.norm_params(vector))  # noqa: E731
+            return sum(float(objective(parts, render, c, config)["total"]) for c in crops)
 
     before = loss(cin.predict(style))
     checkpoint = tmp_path / "ck.pt"

@@ -119,3 +119,29 @@ def test_styles_sheet_is_a_labelled_grid_of_the_photo_in_each_style(tmp_path: Pa
     code, _, err = run("styles", "sheet", PHOTO, "cezane", "-o", tmp_path / "x.png")
     assert code == 1 and "cezane" in err and "cezanne" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.slow
+def test_train_style_network_end_to_end(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(IMAGES / "content" / "flowers.jpg", photos / "flowers.jpg")
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_net", "--network", "--content-dir", photos,
+                       "--steps", "2", "--size", "64", "--scale", "96", "-q")
+    assert code == 0, err
+    assert "Saved network style 'kirchner_net'" in err
+    folder = tmp_path / "data" / "styles"
+    code, out, _ = run("styles", "show", "kirchner_net")
+    shown = json.loads(out)
+    assert shown["kind"] == "network" and "--network" in shown["made_by"] and "2 steps" in shown["made_by"]
+    assert 100_000 < shown["weights_bytes"] == (folder / shown["weights"]).stat().st_size
+    code, out, _ = run("styles", "list", "--json")
+    assert {"name": "kirchner_net", "kind": "network"}.items() <= json.loads(out.splitlines()[-1]).items()
+    assert sorted(p.name for p in folder.iterdir()) == ["kirchner_net.json", shown["weights"]]
+    code, _, err = run("run", PHOTO, "--style", "kirchner_net", "--size", "96", "-o", tmp_path / "o.jpg", "-q")
+    assert code == 0, err
+
+    (folder / shown["weights"]).write_bytes(b"\x80\x02not the network")
+    code, _, err = run("run", PHOTO, "--style", "kirchner_net", "--size", "96", "-o", tmp_path / "o2.jpg", "-q")
+    assert code != 0 and "sha256 mismatch" in err and shown["weights"] in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o2.jpg").exists()

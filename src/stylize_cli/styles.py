@@ -1,15 +1,22 @@
-"""CIN style files: a 100-d style vector plus where it came from.
+"""CIN style files: a 100-d style vector plus where it came from, and maybe a network.
 
 A style is small enough to read: one JSON file with the vector and its
 provenance. Built-in styles ship in `data/styles/`; the user's own live in
 `STYLIZE_DATA/styles` (default: platformdirs' user data dir) and are found by
 name, so `stylize run photo.jpg --style my_style` works anywhere.
+
+A style trained with `train-style --network` also names a weights file beside
+it (`NAME.<sha256 prefix>.net.pt`, fp16) and its sha256: used alone at full
+strength the style runs that network; mixed or with --alpha below 1 it runs as
+its vector. The weights file's name changes with its content, so replacing a
+style never leaves a JSON file pointing at weights it was not made with.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -23,6 +30,8 @@ from .errors import InputError
 
 if TYPE_CHECKING:
     import torch
+
+    from .models.style_network import StyleNetwork
 
 STYLE_FORMAT = "stylize-style/1"
 NETWORK = "magenta-arbitrary-transfer-f16"  #: the transfer network the vectors drive
@@ -38,22 +47,53 @@ class Style:
     licence: str = ""  #: of that painting
     made_by: str = ""  #: "predicted", or the train-style command and its result
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    weights: str = ""  #: a network style's weights file, beside the style file; "" = a vector style
+    sha256: str = ""  #: of that file
     origin: str = field(default="", compare=False)  #: "built-in" or "user", set when found
+    folder: str = field(default="", compare=False)  #: where it was found, set when loaded
+
+    @property
+    def kind(self) -> str:
+        return "network" if self.weights else "vector"
 
     def tensor(self) -> torch.Tensor:
         import torch  # here, not at the top: listing styles must not load it
 
         return torch.tensor(self.vector, dtype=torch.float32).view(1, STYLE_DIM)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write atomically: a temporary file in the same folder, then rename."""
+    def weights_path(self) -> Path:
+        return Path(self.folder) / self.weights
+
+    def network_weights(self) -> StyleNetwork:
+        """The style's own network, loaded only after its sha256 matches the style file's."""
+        from .models.style_network import StyleNetwork
+        from .weights import load_checkpoint
+
+        path = self.weights_path()
+        return StyleNetwork.from_state(load_checkpoint(path, self.sha256, what="style network"), path)
+
+    def save(self, path: str | os.PathLike, network: bytes | None = None) -> Path:
+        """Write atomically: a temporary file in the same folder, then rename. `network`: the
+        weights of a network style, written first under a name of their own (see above); the
+        weights of the style it replaces are removed once nothing points at them."""
         path = Path(path)
-        data = {"format": STYLE_FORMAT, **{k: v for k, v in asdict(self).items() if k != "origin"}}
+        old = _weights_of(path)
         try:
+            if network is not None:
+                import hashlib
+
+                self.sha256 = hashlib.sha256(network).hexdigest()
+                self.weights = f"{path.stem}.{self.sha256[:12]}.net.pt"
+                with atomic_write(path.with_name(self.weights)) as fh:
+                    fh.write(network)
+            data = {"format": STYLE_FORMAT, **{k: v for k, v in asdict(self).items() if k not in ("origin", "folder")}}
             with atomic_write(path, "w") as fh:
                 json.dump(data, fh, indent=1)
         except OSError as exc:
             raise InputError(f"{path}: could not save the style ({exc.strerror or exc})") from None
+        if old and old != self.weights and WEIGHTS_NAME.fullmatch(old):
+            path.with_name(old).unlink(missing_ok=True)
+        self.folder = str(path.parent)
         return path
 
     @classmethod
@@ -71,8 +111,26 @@ class Style:
         if (not isinstance(vector, list) or len(vector) != STYLE_DIM
                 or not all(isinstance(v, (int, float)) for v in vector)):
             raise InputError(f"{path}: \"vector\" must be a list of {STYLE_DIM} numbers")
+        weights, sha256 = data.get("weights", ""), data.get("sha256", "")
+        if weights and (not isinstance(weights, str) or not WEIGHTS_NAME.fullmatch(weights)
+                        or not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256)):
+            raise InputError(f"{path}: \"weights\" must be a file name beside it ending in .net.pt, "
+                             "with its \"sha256\" (64 hex digits)")
         known = {k: data[k] for k in ("name", "network", "source", "licence", "made_by", "created") if k in data}
-        return cls(**{"name": path.stem, **known, "vector": [float(v) for v in vector]}, origin=origin)
+        return cls(**{"name": path.stem, **known, "vector": [float(v) for v in vector]}, weights=weights or "",
+                   sha256=sha256 if weights else "", origin=origin, folder=str(path.parent))
+
+
+#: a plain file name: no folder, no "..", so a style file cannot point anywhere else
+WEIGHTS_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.net\.pt")
+
+
+def _weights_of(path: Path) -> str:
+    """The weights file the style file at `path` names now, if it is a network style."""
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("weights") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def user_dir() -> Path:

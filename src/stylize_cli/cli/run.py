@@ -66,7 +66,8 @@ def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           + _defaults("style_size", {"gatys": "as given"})),
         click.option("--alpha", type=float,
                      help="adain, cin: style strength; below 1 blends toward the photo's own features "
-                          f"(adain) or style vector (cin). {_defaults('alpha')}"),
+                          "(adain) or style vector (cin; a network style then runs as its vector). "
+                          f"{_defaults('alpha')}"),
         click.option("--mask", type=click.Path(dir_okay=False),
                      help="adain: an image the photo's shape; the first --style goes where it is white, the "
                           "second where it is black."),

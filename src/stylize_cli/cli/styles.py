@@ -25,20 +25,25 @@ def styles_list(as_json: bool) -> None:
     found = all_styles()
     if as_json:
         for style in found:
-            click.echo(json.dumps({"name": style.name, "origin": style.origin, "source": style.source,
-                                   "licence": style.licence, "made_by": style.made_by}))
+            click.echo(json.dumps({"name": style.name, "kind": style.kind, "origin": style.origin,
+                                   "source": style.source, "licence": style.licence, "made_by": style.made_by}))
         return
-    table("name", "where", "made from", "licence", caption=f"your styles: {user_dir()}",
-          rows=[[s.name, s.origin, s.source, s.licence] for s in found])
+    table("name", "kind", "where", "made from", "licence", caption=f"your styles: {user_dir()}",
+          rows=[[s.name, s.kind, s.origin, s.source, s.licence] for s in found])
 
 
 @styles.command("show")
 @click.argument("name")
 def styles_show(name: str) -> None:
-    """Everything recorded about a style, as JSON."""
+    """Everything recorded about a style, as JSON (a network style: its weights file and size too)."""
     from ..styles import find
 
-    click.echo(json.dumps(asdict(find(name)), indent=1))
+    style = find(name)
+    shown = {"kind": style.kind, **asdict(style)}
+    if style.weights:
+        path = style.weights_path()
+        shown["weights_bytes"] = path.stat().st_size if path.is_file() else None  # None: the file is missing
+    click.echo(json.dumps(shown, indent=1))
 
 
 @styles.command("sheet")

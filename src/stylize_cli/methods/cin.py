@@ -4,6 +4,8 @@ A style is a 100-d vector: predicted from a painting by `StylePredictor`, or
 read from a style file (built-in, the user's own, or learned by train-style).
 Several styles mix as a convex combination of their vectors; `alpha` < 1 mixes
 in the photo's own predicted vector, which weakens the style (as Magenta does).
+A network style (train-style --network) used alone at full strength runs its
+own network instead; mixed or weakened, it takes part as its vector.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..devices import autocast
 from ..errors import InputError
 from ..images import fit
 from ..models.magenta import load_predictor, load_transfer
+from ..models.style_network import StyleNetwork
 from ..styles import NETWORK, Style
 from ..temporal import ShotHook
 from ..tiles import tiled
@@ -34,6 +37,7 @@ STATS_SIZE = 2048
 @dataclass
 class CinPrepared:
     vector: torch.Tensor  #: 1x100, the mixed style
+    network: StyleNetwork | None = None  #: a network style's own network, used instead of the vector
 
 
 class Cin:
@@ -74,7 +78,11 @@ class Cin:
                 vectors.append(style.tensor().to(self.device))
             else:
                 vectors.append(self.predict(style))
-        return CinPrepared(sum(v * w for v, w in zip(vectors, proportions, strict=True)))  # type: ignore[arg-type]
+        mixed = sum(v * w for v, w in zip(vectors, proportions, strict=True))
+        alone = styles[0] if len(styles) == 1 and self.config.alpha == 1.0 else None
+        if isinstance(alone, Style) and alone.weights:
+            return CinPrepared(mixed, alone.network_weights().to(self.device))  # type: ignore[arg-type]
+        return CinPrepared(mixed)  # type: ignore[arg-type]
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:
@@ -82,19 +90,20 @@ class Cin:
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
-        with torch.no_grad(), autocast(self.device, self.config.precision), self.transfer.over_shot(self.shot):
-            params = self.transfer.norm_params(vector)
+        transfer = prepared.network.net if prepared.network else self.transfer
+        with torch.no_grad(), autocast(self.device, self.config.precision), transfer.over_shot(self.shot):
+            params = prepared.network.params() if prepared.network else transfer.norm_params(vector)
             h, w = x.shape[-2:]
             tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)
             if tile is None or max(h, w) <= tile:
-                return self.transfer(x, params).float()
+                return transfer(x, params).float()
             # Instance norm sees the whole picture; tiles must share its statistics or each
             # tile gets its own colours. They depend on scale, so take them from the picture
             # at up to STATS_SIZE px (exact up to there; a fixed memory cost beyond).
             stats_size = min(max(x.shape[-2:]), max(tile, STATS_SIZE))
-            stats = self.transfer.statistics(fit(x, stats_size), params)
-            with self.transfer.fixed_statistics(stats):
-                return tiled(lambda t: self.transfer(t, params).float(), x, tile, overlap=tile // 8)
+            stats = transfer.statistics(fit(x, stats_size), params)
+            with transfer.fixed_statistics(stats):
+                return tiled(lambda t: transfer(t, params).float(), x, tile, overlap=tile // 8)
 
 
 METHOD = Cin

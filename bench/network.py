@@ -1,0 +1,166 @@
+"""Per-style networks (train-style --network) against vectors: the judge, training cost, speed.
+
+- gallery: every built-in network style, its vector against its network, the judge's
+  ratios at 512 px on photos no style was trained on (mean over UNSEEN).
+- train: a painting no built-in style uses (default Picasso's La Muse), learned with
+  train-style's defaults as a vector and as a network on the sample photos: seconds per
+  step at 256 px crops, steps until the 10-step moving average of the style loss is
+  within 10% of its final value, total seconds, and the judge as above for the
+  predicted vector, the learned vector, the vector trained for as long as the network
+  (same seconds), and the network.
+- speed: seconds per image at 512 and 1024 px, a vector style against a network style.
+
+    STYLIZE_MIRROR=../shared/weights python bench/network.py [--only gallery train speed] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stylize_cli import Stylizer
+from stylize_cli.devices import pick_device, use_all_cores
+from stylize_cli.images import fit, load_image
+from stylize_cli.losses import judge
+from stylize_cli.models.vgg import load_vgg19
+from stylize_cli.styles import Style, all_styles
+from stylize_cli.train.style import TrainStyleConfig, load_photos, train_style
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT.parent / "shared" / "images"
+SOURCES = IMAGES / "style"
+#: photos neither the sample photos nor any built-in style was trained on
+UNSEEN = ("avril.jpg", "chicago.jpg", "cornell.jpg", "flowers.jpg", "golden_gate.jpg", "sailboat.jpg")
+VECTOR_STEPS, NETWORK_STEPS = 150, 600  #: train-style's defaults (cli/train.py)
+
+
+def judged(style: Style | Path, painting: torch.Tensor, device: str, vgg: torch.nn.Module) -> dict[str, float]:
+    """Mean judge ratios at 512 px over UNSEEN."""
+    stylizer = Stylizer(style, method="cin", size=512, device=device)
+    rows = []
+    for name in UNSEEN:
+        photo = fit(load_image(IMAGES / "content" / name).rgb, 512)
+        out = load_image(stylizer(IMAGES / "content" / name)).rgb
+        rows.append(judge(vgg, out, photo, painting))
+    return {k: round(statistics.fmean(r[k] for r in rows), 4) for k in ("style_ratio", "content_ratio")}
+
+
+def as_vector(style: Style) -> Style:
+    return Style(style.name, style.vector, source=style.source)
+
+
+def gallery(device: str) -> list[dict[str, Any]]:
+    vgg = load_vgg19(pick_device(device))
+    rows = []
+    for style in (s for s in all_styles() if s.kind == "network" and s.origin == "built-in"):
+        painting = load_image(SOURCES / style.source.split(":")[0].split(",")[0]).rgb
+        vector, network = judged(as_vector(style), painting, device, vgg), judged(style, painting, device, vgg)
+        rows.append({"style": style.name, "vector": vector, "network": network})
+        print(f"{style.name:<20} vector {vector['style_ratio']:.3f} / {vector['content_ratio']:.3f}   "
+              f"network {network['style_ratio']:.3f} / {network['content_ratio']:.3f}", flush=True)
+    return rows
+
+
+def converged(losses: list[float]) -> int:
+    """Steps until the 10-step moving average is within 10% of its final value."""
+    smooth = [statistics.fmean(losses[max(0, i - 9):i + 1]) for i in range(len(losses))]
+    return next(i for i, v in enumerate(smooth) if v <= 1.1 * smooth[-1]) + 1
+
+
+def trained(painting_file: Path, device: str) -> dict[str, Any]:
+    painting = load_image(painting_file).rgb
+    dev = pick_device(device)
+    vgg = load_vgg19(dev)
+    row: dict[str, Any] = {"painting": painting_file.name}
+    runs: dict[str, Style] = {}
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, config in (("network", TrainStyleConfig(steps=NETWORK_STEPS, network=True)),
+                              ("vector", TrainStyleConfig(steps=VECTOR_STEPS))):
+            stamps: list[float] = []
+            start = time.perf_counter()
+            result = train_style(painting, load_photos(None, config, print), config, dev, Path(tmp) / f"{label}.pt",
+                                 progress=lambda e, stamps=stamps: stamps.append(time.perf_counter()))
+            seconds[label] = time.perf_counter() - start
+            style = Style(label, result.vector.tolist(), source=painting_file.name)
+            if result.network is not None:
+                style.save(Path(tmp) / f"{label}.json", network=result.network.to_bytes())
+            runs[label] = style
+            losses = [h["style"] for h in result.record.history]
+            row[label] = {"steps": config.steps, "seconds": round(seconds[label], 1),
+                          "s_per_step": round((stamps[-1] - stamps[0]) / (len(stamps) - 1), 3),
+                          "steps_to_within_10pct": converged(losses)}
+        # the vector given the network's time: as many steps as fit in it
+        same = TrainStyleConfig(steps=round(VECTOR_STEPS * seconds["network"] / seconds["vector"]))
+        result = train_style(painting, load_photos(None, same, print), same, dev, Path(tmp) / "same.pt")
+        runs["vector, same time"] = Style("same", result.vector.tolist())
+        row["vector, same time"] = {"steps": same.steps}
+        row["judge"] = {"predicted": judged(painting_file, painting, device, vgg),
+                        **{label: judged(style, painting, device, vgg) for label, style in runs.items()}}
+    return row
+
+
+def speed(device: str) -> dict[str, Any]:
+    network = next((s for s in all_styles() if s.kind == "network"), None)
+    if network is None:
+        return {}
+    photo = load_image(IMAGES / "content" / "chicago.jpg")
+    row = {}
+    for size in (512, 1024):
+        for label, style in (("vector", as_vector(network)), ("network", network)):
+            stylizer = Stylizer(style, method="cin", size=size, device=device)
+            stylizer(photo)  # warm-up
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                stylizer(photo)
+                times.append(time.perf_counter() - start)
+            row[f"{label} {size}"] = round(statistics.median(times), 3)
+    return {"style": network.name, **row}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--painting", type=Path, default=SOURCES / "la_muse.jpg")
+    parser.add_argument("--only", nargs="+", default=["gallery", "train", "speed"],
+                        choices=["gallery", "train", "speed"])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    use_all_cores()
+    print(f"on {args.device}, {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"judge at 512 px, mean over {len(UNSEEN)} unseen photos (style ratio / content ratio, lower is better)")
+    results: dict[str, Any] = {}
+    if "gallery" in args.only:
+        results["gallery"] = gallery(args.device)
+    if "train" in args.only:
+        t = results["train"] = trained(args.painting, args.device)
+        print(f"\ntrain-style on {t['painting']} (sample photos, 256 px crops):")
+        print(f"{'':<20} {'steps':>6} {'s/step':>7} {'seconds':>8} {'to 10%':>7}")
+        for label in ("vector", "network"):
+            r = t[label]
+            print(f"{label:<20} {r['steps']:>6} {r['s_per_step']:>7.2f} {r['seconds']:>8.0f} "
+                  f"{r['steps_to_within_10pct']:>7}")
+        print(f"\n{'judge':<20} {'style':>7} {'content':>8}")
+        for label, r in t["judge"].items():
+            steps = f" ({t[label]['steps']} steps)" if label in t else ""
+            print(f"{label + steps:<32} {r['style_ratio']:>7.3f} {r['content_ratio']:>8.3f}")
+    if "speed" in args.only:
+        s = results["speed"] = speed(args.device)
+        if s:
+            print(f"\nseconds per image ({s['style']}): " + ", ".join(f"{k} px {v:.3f}" for k, v in s.items()
+                                                                  if k != "style"))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
