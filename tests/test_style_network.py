@@ -108,8 +108,8 @@ def test_cin_runs_a_network_style_alone_and_its_vector_when_mixed(tmp_path: Path
     mixed = cin.prepare([style, Style("v", style.vector)], [1.0, 1.0])
     weak = Cin(CinConfig(size=128, alpha=0.5), device).prepare([style], [1.0])
     assert mixed.network is None and weak.network is None
-    tiled = Cin(CinConfig(size=128, tile=64), device).apply(photo, prepared)
-    assert (tiled - as_network).abs().mean() < 0.02
+    tiled = Cin(CinConfig(size=128, tile=64), device).apply(photo, prepared)  # tiles run the network too
+    assert (tiled - as_network).abs().mean() < 0.5 * (as_vector - as_network).abs().mean()
 
 
 @pytest.mark.mirror
