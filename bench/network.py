@@ -32,14 +32,13 @@ from stylize_cli.images import fit, load_image
 from stylize_cli.losses import judge
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.styles import Style, all_styles
-from stylize_cli.train.style import TrainStyleConfig, load_photos, train_style
+from stylize_cli.train.style import load_photos, style_config, train_style
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "images"
 SOURCES = IMAGES / "style"
 #: photos neither the sample photos nor any built-in style was trained on
 UNSEEN = ("avril.jpg", "chicago.jpg", "cornell.jpg", "flowers.jpg", "golden_gate.jpg", "sailboat.jpg")
-VECTOR_STEPS, NETWORK_STEPS = 150, 600  #: train-style's defaults (cli/train.py)
 
 
 def judged(style: Style | Path, painting: torch.Tensor, device: str, vgg: torch.nn.Module) -> dict[str, float]:
@@ -83,8 +82,7 @@ def trained(painting_file: Path, device: str) -> dict[str, Any]:
     runs: dict[str, Style] = {}
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, config in (("network", TrainStyleConfig(steps=NETWORK_STEPS, network=True)),
-                              ("vector", TrainStyleConfig(steps=VECTOR_STEPS))):
+        for label, config in (("network", style_config(network=True)), ("vector", style_config())):
             stamps: list[float] = []
             start = time.perf_counter()
             result = train_style(painting, load_photos(None, config, print), config, dev, Path(tmp) / f"{label}.pt",
@@ -99,7 +97,8 @@ def trained(painting_file: Path, device: str) -> dict[str, Any]:
                           "s_per_step": round((stamps[-1] - stamps[0]) / (len(stamps) - 1), 3),
                           "steps_to_within_10pct": converged(losses)}
         # the vector given the network's time: as many steps as fit in it
-        same = TrainStyleConfig(steps=round(VECTOR_STEPS * seconds["network"] / seconds["vector"]))
+        steps = style_config().steps
+        same = style_config(steps=round(steps * seconds["network"] / seconds["vector"]))
         result = train_style(painting, load_photos(None, same, print), same, dev, Path(tmp) / "same.pt")
         runs["vector, same time"] = Style("same", result.vector.tolist())
         row["vector, same time"] = {"steps": same.steps}

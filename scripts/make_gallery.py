@@ -25,7 +25,7 @@ from stylize_cli.devices import pick_device
 from stylize_cli.images import load_image
 from stylize_cli.samples import data_path
 from stylize_cli.styles import Style, builtin_dir, builtin_names
-from stylize_cli.train.style import TrainStyleConfig, load_photos, make_style, train_style
+from stylize_cli.train.style import TrainStyleConfig, load_photos, make_style, style_config, train_style
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT.parent / "shared" / "images" / "style"
@@ -68,10 +68,12 @@ def painting(file: str, crop: tuple[float, float, float, float] | None) -> torch
 
 #: Built-in styles that are also networks: those where the network measured better than the vector
 #: (bench/network.py)
-NETWORKS = ()
+NETWORKS = ("starry-night", "the-scream", "great-wave", "composition-vii", "udnie", "water-lilies",
+            "impression-sunrise")
 
 
-def train_all(steps: int, network_steps: int, only: list[str] | None = None, networks_only: bool = False) -> None:
+def train_all(steps: int | None, network_steps: int | None, only: list[str] | None = None,
+              networks_only: bool = False) -> None:
     device = pick_device("cpu")
     for name, (file, crop, licence, title) in GALLERY.items():
         if only and name not in only:
@@ -79,10 +81,10 @@ def train_all(steps: int, network_steps: int, only: list[str] | None = None, net
         detail = f", crop {crop}" if crop else ""
         source = f"{file}{detail}: {title}"
         if not networks_only:
-            train_one(name, painting(file, crop), source, licence, TrainStyleConfig(steps=steps), device)
+            train_one(name, painting(file, crop), source, licence, style_config(steps=steps), device)
         if name in NETWORKS:
             train_one(name, painting(file, crop), source, licence,
-                      TrainStyleConfig(steps=network_steps, network=True), device)
+                      style_config(network=True, steps=network_steps), device)
 
 
 def train_one(name: str, image: torch.Tensor, source: str, licence: str, config: TrainStyleConfig,
@@ -96,7 +98,8 @@ def train_one(name: str, image: torch.Tensor, source: str, licence: str, config:
                          start=earlier.tensor() if earlier else None)
     kind = "network from the shipped vector" if config.network else "vector"
     style = make_style(name, result, source, licence,
-                       f"scripts/make_gallery.py (train_style, {kind}, {config.steps} steps, 256 px crops of the "
+                       f"scripts/make_gallery.py (train_style, {kind}, {config.steps} steps, style weight "
+                       f"{config.style_weight:g}, 256 px crops of the "
                        "sample photos seen at 512 px)", earlier)
     style.save(path, network=result.network.to_bytes() if result.network else None)
     print(f"{name}: {style.made_by} in {time.perf_counter() - start:.0f} s", flush=True)
@@ -113,8 +116,8 @@ def grid(path: Path, photo: str = "chelsea.jpg", tile: int = 240) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--network-steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, help="a vector's (default: train-style's)")
+    parser.add_argument("--network-steps", type=int, help="a network's (default: train-style --network's)")
     parser.add_argument("--grid-only", action="store_true")
     parser.add_argument("--only", nargs="+", choices=list(GALLERY), help="(re)make only these styles")
     parser.add_argument("--networks-only", action="store_true", help="keep the vectors, retrain the networks")
