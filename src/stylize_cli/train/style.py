@@ -55,12 +55,11 @@ class TrainStyleConfig:
     network: bool = False  #: train every weight of a network for this style, not only its vector
     network_learning_rate: float = 1e-4  #: a network's convolutions (1e-3 was worse)
     norm_learning_rate: float = 1e-3  #: a network's gamma and beta (1e-2 measured no better)
-    batch: int = 1
     tv_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.size < 64 or self.scale < self.size or self.batch < 1:
-            raise InputError("--steps and --batch must be at least 1, --size at least 64 and --scale at least --size")
+        if self.steps < 1 or self.size < 64 or self.scale < self.size:
+            raise InputError("--steps must be at least 1, --size at least 64 and --scale at least --size")
 
 
 #: A network's defaults where they differ from a vector's. Measured on La Muse (not in the gallery),
@@ -93,8 +92,7 @@ def fingerprint(style: torch.Tensor, photos: Photos, config: TrainStyleConfig) -
     """What a checkpoint was trained on, so a resume never mixes two different runs."""
     digest = hashlib.sha256(repr((config.size, config.scale, config.style_weight, config.content_weight,
                                   config.learning_rate, config.seed, config.network, config.network_learning_rate,
-                                  config.norm_learning_rate,
-                                  config.batch, config.tv_weight)).encode())
+                                  config.norm_learning_rate, config.tv_weight)).encode())
     for t in (style, *photos.images):
         digest.update(t.contiguous().numpy().tobytes()[:: max(1, t.numel() // 4096)])
     return digest.hexdigest()
@@ -136,7 +134,7 @@ def train_style(style_image: torch.Tensor, photos: Photos, config: TrainStyleCon
     rng = random.Random(f"{config.seed}:{record.steps}")
 
     def step(_: int) -> dict[str, torch.Tensor]:
-        losses = objective(parts, render, photos.batch(config.batch, rng).to(device), config)
+        losses = objective(parts, render, photos.batch(1, rng).to(device), config)
         opt.zero_grad()
         losses["total"].backward()
         opt.step()
