@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from stylize_cli.devices import pick_device
+from stylize_cli.devices import pick_device, use_all_cores
 from stylize_cli.images import load_image
 from stylize_cli.samples import data_path
 from stylize_cli.styles import Style, builtin_dir, builtin_names
@@ -74,6 +74,7 @@ NETWORKS = ("starry-night", "the-scream", "great-wave", "composition-vii", "udni
 
 def train_all(steps: int | None, network_steps: int | None, only: list[str] | None = None,
               networks_only: bool = False) -> None:
+    use_all_cores()
     device = pick_device("cpu")
     for name, (file, crop, licence, title) in GALLERY.items():
         if only and name not in only:

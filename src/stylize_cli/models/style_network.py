@@ -12,7 +12,6 @@ gamma and beta are not needed any more and are not saved.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 from pathlib import Path
 
@@ -78,7 +77,3 @@ class StyleNetwork(nn.Module):
             raise WeightsError(f"{path}: style network weights do not fit the network "
                                f"({len(missing)} missing, {len(unexpected)} unexpected)")
         return network.eval().requires_grad_(False)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
