@@ -148,7 +148,7 @@ def main() -> None:
             r = t[label]
             print(f"{label:<20} {r['steps']:>6} {r['s_per_step']:>7.2f} {r['seconds']:>8.0f} "
                   f"{r['steps_to_within_10pct']:>7}")
-        print(f"\n{'judge':<20} {'style':>7} {'content':>8}")
+        print(f"\n{'judge':<32} {'style':>7} {'content':>8}")
         for label, r in t["judge"].items():
             steps = f" ({t[label]['steps']} steps)" if label in t else ""
             print(f"{label + steps:<32} {r['style_ratio']:>7.3f} {r['content_ratio']:>8.3f}")
