@@ -10,11 +10,13 @@ is missing; `gpu` tests skip without CUDA; `slow` marks the end-to-end runs
 from __future__ import annotations
 
 import http.server
+import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +38,16 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the sample data beside the repository), which is not on this machine")
     return path
+
+
+def sigterm_at(step: int) -> Callable[[Any], None]:
+    """A progress callback that sends this process SIGTERM (kill, a cluster's time limit) at `step`."""
+
+    def callback(event: Any) -> None:
+        if event.step == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return callback
 
 
 def default_sigint() -> None:

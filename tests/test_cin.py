@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +15,12 @@ from stylize_cli.convert.tflite import read_constants
 from stylize_cli.errors import InputError, Interrupted, WeightsError
 from stylize_cli.images import fit, load_image
 from stylize_cli.losses import judge
-from stylize_cli.methods import ProgressEvent
 from stylize_cli.models.cache import clear
 from stylize_cli.models.magenta import PREDICTOR, TRANSFER, StylePredictor, TransferNet, load_predictor, load_transfer
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.styles import Style
 
-from .conftest import IMAGES, WEIGHTS_MIRROR, need
+from .conftest import IMAGES, WEIGHTS_MIRROR, need, sigterm_at
 
 PREDICT_REF = WEIGHTS_MIRROR / PREDICTOR / "reference"
 TRANSFER_REF = WEIGHTS_MIRROR / TRANSFER / "reference"
@@ -210,13 +207,9 @@ def test_train_style_lowers_its_loss(tmp_path: Path) -> None:
     assert loss(result.vector.view(1, 100)) < before
 
     # SIGTERM (kill, a cluster's time limit) finishes the step, saves it and stops
-    def terminate_at_step_3(event: ProgressEvent) -> None:
-        if event.step == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-
     stopped = tmp_path / "stopped.pt"
     with pytest.raises(Interrupted):
-        train_style(style, photos, config, device, stopped, progress=terminate_at_step_3, cin=cin)
+        train_style(style, photos, config, device, stopped, progress=sigterm_at(3), cin=cin)
     assert torch.load(stopped, weights_only=True)["steps"] == 3
 
 

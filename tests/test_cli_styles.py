@@ -126,14 +126,21 @@ def test_train_style_network_end_to_end(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copy(IMAGES / "content" / "flowers.jpg", photos / "flowers.jpg")
-    code, _, err = run("train-style", PAINTING, "--name", "kirchner_net", "--network", "--content-dir", photos,
-                       "--steps", "2", "--size", "64", "--scale", "96", "-q")
+    tiny = ("--content-dir", photos, "--size", "64", "--scale", "96", "-q")
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_net", "--steps", "1", "--licence", "PD", *tiny)
+    assert code == 0, err
+    folder = tmp_path / "data" / "styles"
+    vector = json.loads((folder / "kirchner_net.json").read_text())["vector"]
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_net", "--network", "--steps", "2", *tiny)
+    assert code == 1 and "--force" in err  # the vector style is not replaced by accident
+    code, _, err = run("train-style", PAINTING, "--name", "kirchner_net", "--network", "--steps", "2", "--force", *tiny)
     assert code == 0, err
     assert "Saved network style 'kirchner_net'" in err
-    folder = tmp_path / "data" / "styles"
     code, out, _ = run("styles", "show", "kirchner_net")
     shown = json.loads(out)
     assert shown["kind"] == "network" and "--network" in shown["made_by"] and "2 steps" in shown["made_by"]
+    # it started from the vector it replaced (same painting), whose record and licence it keeps
+    assert shown["vector"] == vector and shown["made_by"].startswith("vector: ") and shown["licence"] == "PD"
     assert 100_000 < shown["weights_bytes"] == (folder / shown["weights"]).stat().st_size
     code, out, _ = run("styles", "list", "--json")
     assert {"name": "kirchner_net", "kind": "network"}.items() <= json.loads(out.splitlines()[-1]).items()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 from pathlib import Path
 
 import pytest
@@ -13,12 +11,11 @@ import torch
 
 from stylize_cli.errors import InputError, Interrupted, WeightsError
 from stylize_cli.images import load_image
-from stylize_cli.methods import ProgressEvent
 from stylize_cli.models.magenta import TransferNet
 from stylize_cli.models.style_network import StyleNetwork
 from stylize_cli.styles import Style
 
-from .conftest import IMAGES, PHOTOS, WEIGHTS_MIRROR, need
+from .conftest import IMAGES, PHOTOS, WEIGHTS_MIRROR, need, sigterm_at
 
 STYLES = IMAGES / "style"
 
@@ -140,13 +137,9 @@ def test_train_style_network_lowers_its_loss_and_resumes(tmp_path: Path, monkeyp
     assert result.network is not None and loss(result.network) < before
     assert torch.equal(result.vector, cin.predict(style).view(-1))  # the vector it started from
 
-    def terminate_at_step_3(event: ProgressEvent) -> None:
-        if event.step == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-
     stopped = tmp_path / "stopped.pt"
     with pytest.raises(Interrupted):
-        train_style(style, photos, config, device, stopped, progress=terminate_at_step_3, cin=cin)
+        train_style(style, photos, config, device, stopped, progress=sigterm_at(3), cin=cin)
     seen: list[int] = []
     resumed = train_style(style, photos, config, device, stopped, progress=lambda e: seen.append(e.step), cin=cin)
     assert seen[0] == 4 and resumed.record.steps == 12 and [p.from_step for p in resumed.record.phases] == [0, 3]

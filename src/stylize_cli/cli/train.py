@@ -11,11 +11,15 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import InputError, Interrupted
 from .console import ProgressBar, say, warn
+
+if TYPE_CHECKING:
+    from ..styles import Style
 
 
 def _device(name: str) -> object:
@@ -59,7 +63,7 @@ def train_style(style_image: Path, name: str, network: bool, content_dir: Path |
     command is run again.
     """
     from ..images import load_image
-    from ..styles import builtin_names, find, is_name, user_dir
+    from ..styles import builtin_names, user_dir
     from ..train.style import load_photos, make_style, style_config
     from ..train.style import train_style as train
 
@@ -73,8 +77,7 @@ def train_style(style_image: Path, name: str, network: bool, content_dir: Path |
     config = style_config(network, steps=steps, size=size, scale=scale, style_weight=style_weight, seed=seed)
     style = load_image(style_image).rgb
     photos = load_photos(content_dir, config, warn)
-    replaced = find(name) if exists and is_name(name) else None
-    earlier = replaced if network and replaced and replaced.source.startswith(style_image.name) else None
+    earlier = _same_painting(name, style_image.name) if network and exists else None
     checkpoint = user_dir() / f".{name}.train.pt"
     command = (f"stylize train-style {shlex.quote(style_image.name)} --name {name}"
                + (" --network" if network else "") + f" --steps {config.steps} --size {size} --scale {scale} "
@@ -87,11 +90,24 @@ def train_style(style_image: Path, name: str, network: bool, content_dir: Path |
                            command=command, start=earlier.tensor() if earlier else None)
         except Interrupted:
             raise Interrupted(note=f"progress kept in {checkpoint}, run the same command to resume") from None
-    made = make_style(name, result, style_image.name, licence, command, earlier)
+    made = make_style(name, result, style_image.name, licence or (earlier.licence if earlier else ""), command,
+                      earlier)
     saved = made.save(target, network=result.network.to_bytes() if result.network else None)
     checkpoint.unlink(missing_ok=True)
     say(f"Saved {made.kind} style '{name}' to {saved} ({time.perf_counter() - began:.0f} s); "
         f"use it with: stylize run PHOTO --style {name}")
+
+
+def _same_painting(name: str, painting: str) -> Style | None:
+    """The style `name` is replacing, if it was made from the same painting (its vector is a better
+    start for a network than the predicted one); a damaged style file is simply replaced."""
+    from ..styles import find
+
+    try:
+        style = find(name)
+    except InputError:
+        return None
+    return style if style.source.startswith(painting) else None
 
 
 @click.command("train-decoder")
