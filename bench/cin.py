@@ -57,6 +57,8 @@ def measure(what: str, device: str, steps: int) -> dict[str, object]:
 def train(device: str, steps: int, painting) -> dict[str, object]:  # type: ignore[no-untyped-def]
     import tempfile
 
+    from network import converged  # bench/network.py, beside this script
+
     from stylize_cli import stylize
     from stylize_cli.devices import pick_device
     from stylize_cli.images import load_image
@@ -73,9 +75,7 @@ def train(device: str, steps: int, painting) -> dict[str, object]:  # type: igno
                              Path(tmp) / "ck.pt", progress=lambda e: stamps.append(time.perf_counter()))
     per_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     losses = [h["style"] for h in result.record.history]
-    smooth = [statistics.fmean(losses[max(0, i - 9):i + 1]) for i in range(len(losses))]
-    final = smooth[-1]
-    reach = next(i for i, v in enumerate(smooth) if v <= 1.1 * final) + 1
+    reach = converged(losses)
     vgg = load_vgg19()
     trained = Style("bench", result.vector.tolist())
     ratios: dict[str, list[float]] = {"predicted": [], "trained": []}
