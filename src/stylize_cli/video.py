@@ -169,7 +169,7 @@ def check(target: str | os.PathLike, stylizer: Stylizer, info: VideoInfo) -> str
                          f"{', '.join(sorted(CONTAINERS))}")
     if not stylizer.method.feed_forward:
         raise InputError(f"{stylizer.method.name} optimises each picture for many seconds; video needs a "
-                         "feed-forward method: --method adain or cin")
+                         "feed-forward method: --method adain, cin or sanet")
     if info.audio and container in SOUND and info.audio not in SOUND[container]:
         raise InputError(f"{target}: a {target.suffix} file cannot hold the input's {info.audio} sound, which "
                          "is copied as it is; write .mkv or .mov instead")

@@ -57,29 +57,32 @@ def _apply(options: list[Callable[..., Any]], fn: Callable[..., Any]) -> Callabl
 def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options handed to the method; None means "the method's default". Bounds are checked by the
     method's config (a bad value is a usage error), so they are written there only."""
-    own = {"adain": "the photo's own", "cin": "the photo's own"}
+    own = {"adain": "the photo's own", "cin": "the photo's own", "sanet": "the photo's own"}
     return _apply([
         click.option("--size", type=int, help=f"Long side of the output in px. {_defaults('size', own)}"),
         click.option("--style-size", type=int,
-                     help="adain: the long side paintings are seen at (stroke size follows). cin: the style "
+                     help="adain, sanet: the long side paintings are seen at (stroke size follows). cin: the style "
                           "predictor's input (shorter side, centre crop). gatys: style images' long side. "
                           + _defaults("style_size", {"gatys": "as given"})),
         click.option("--alpha", type=float,
-                     help="adain, cin: style strength; below 1 blends toward the photo's own features "
-                          "(adain) or style vector (cin; a network style then runs as its vector). "
+                     help="adain, cin, sanet: style strength; below 1 blends toward the photo's own features "
+                          "(adain), style vector (cin; a network style then runs as its vector) or attention to "
+                          "itself (sanet). "
                           f"{_defaults('alpha')}"),
         click.option("--mask", type=click.Path(dir_okay=False),
                      help="adain: an image the photo's shape; the first --style goes where it is white, the "
                           "second where it is black."),
         click.option("--decoder", type=click.Path(dir_okay=False),
-                     help="adain: a decoder file from `stylize train-decoder`. [default: the shipped one]"),
+                     help="adain, sanet: a file from `stylize train-decoder` (--arch sanet for sanet). "
+                          "[default: the shipped one]"),
         click.option("--precision", type=_choices("precision"),
-                     help="adain, cin: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
-                          "[default: adain bf16 on CUDA, fp32 elsewhere; cin fp32]"),
+                     help="adain, cin, sanet: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
+                          "[default: adain and sanet bf16 on CUDA, fp32 elsewhere; cin fp32]"),
         click.option("--tile", type=int,
-                     help="adain, cin: stylize in tiles of this many px, so any size fits in bounded memory "
-                          "(adain's result is the same; cin feathers the seams). [default: tiles for pictures "
-                          f"over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain {ADAIN_TILE} px, cin {CIN_TILE} px]"),
+                     help="adain, cin, sanet: stylize in tiles of this many px, so any size fits in bounded "
+                          "memory (adain's and sanet's result is the same; cin feathers the seams). [default: tiles "
+                          f"for pictures over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain and sanet {ADAIN_TILE} px, "
+                          f"cin {CIN_TILE} px]"),
         click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
                                                     "scale (x2) gets half. [default: 25 on vgg19, 100 on mobilenet]"),
         click.option("--start-size", type=int,
@@ -144,12 +147,13 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
 @click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
               help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
-                   "the style strength; several also set the blend). cin, adain: mixing proportions. "
+                   "the style strength; several also set the blend). cin, adain, sanet: mixing proportions. "
                    "[default: 1 each]")
 @click.option("-m", "--method", default="auto", show_default=True, type=click.Choice(["auto", *CONFIGS]),
               help="adain: our trained decoder, one pass (seconds; any painting; --mask). cin: Magenta's "
                    "network, one pass (under a second; a painting, a named style or a style .json). "
-                   "gatys: optimize the pixels (minutes; any style image; the closest match). auto: "
+                   "gatys: optimize the pixels (minutes; any style image; the closest match). sanet: "
+                   "attention places the painting's patterns where they fit (seconds; any painting). auto: "
                    "adain for images, cin for named styles and style files.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="One photo: the output file (the format follows the extension: jpg, png, webp, tif), or a "

@@ -117,7 +117,7 @@ def _same_painting(name: str, painting: str) -> Style | None:
               help="Folder of paintings (searched recursively), e.g. WikiArt.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Training checkpoint to write (resumable); OUT.decoder.pt beside it is the decoder "
-                   "for `stylize run --method adain --decoder`.")
+                   "for `stylize run --method adain` (or sanet) `--decoder`.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=Path),
               help="Continue from a training checkpoint or a decoder file; 'shipped' = the decoder "
                    "that comes with stylize.")
@@ -129,13 +129,25 @@ def _same_painting(name: str, painting: str) -> Style | None:
               help="Paintings are seen whole: shorter side to this, centre square.")
 @click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
-@click.option("--style-weight", type=click.FloatRange(0), default=10.0, show_default=True)
-@click.option("--identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--arch", type=click.Choice(["adain", "sanet"]), default="adain", show_default=True,
+              help="adain: the decoder alone. sanet: style attention (Park & Lee 2019) and its decoder, "
+                   "which starts from the shipped adain decoder.")
+@click.option("--style-weight", type=click.FloatRange(0), help="[default: adain 10, sanet 3]")
+@click.option("--identity-weight", type=click.FloatRange(0),
               help="Add an identity loss: the decoder redraws each photo from its own features, "
-                   "pixel MSE times this (0 = the paper's recipe).")
-@click.option("--feature-identity-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+                   "pixel MSE times this. [default: adain 0 (the paper's recipe), sanet 50]")
+@click.option("--feature-identity-weight", type=click.FloatRange(0),
               help="The same redrawing compared in VGG features (relu1_1..relu4_1, each layer's MSE relative "
-                   "to the photo's), times this: teaches textures, where pixel MSE teaches a blur.")
+                   "to the photo's), times this: teaches textures, where pixel MSE teaches a blur. "
+                   "[default: adain 0, sanet 1]")
+@click.option("--contrastive", "contrastive_weight", type=click.FloatRange(0), default=0.0, is_flag=False,
+              flag_value=0.3, help="sanet: add IEST's contrastive losses (Chen et al. 2021) with this weight "
+                                   "(alone: 0.3, IEST's).")
+@click.option("--external", "external_weight", type=click.FloatRange(0), default=0.0, is_flag=False,
+              flag_value=5.0, help="sanet: add IEST's external loss, a discriminator against the whole "
+                                   "painting set, with this weight (alone: 5, IEST's).")
+@click.option("--from-adain/--from-scratch", default=True, show_default=True,
+              help="sanet, fresh runs: start the decoder from the shipped adain decoder.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16 autocast: for GPUs.")
 @click.option("--normalise/--raw-vgg", default=False, show_default=True,
@@ -147,10 +159,12 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
-                  style_size: int, batch: int, lr: float, style_weight: float, identity_weight: float,
-                  feature_identity_weight: float, precision: str,
+                  style_size: int, batch: int, lr: float, arch: str, style_weight: float | None,
+                  identity_weight: float | None, feature_identity_weight: float | None, contrastive_weight: float,
+                  external_weight: float, from_adain: bool, precision: str,
                   normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
-    """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017).
+    """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017), or with --arch sanet
+    SANet's attention and decoder (Park & Lee 2019; IEST's losses with --contrastive, --external).
 
     Losses go to OUT.log.tsv every 50 steps; Ctrl-C saves a checkpoint, and
     `--resume OUT` continues exactly where it stopped.
@@ -164,8 +178,10 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     if out.exists() and (resume is None or resume.resolve() != out.resolve()):
         raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
-                                batch=batch, learning_rate=lr, style_weight=style_weight,
+                                batch=batch, learning_rate=lr, arch=arch, style_weight=style_weight,
                                 identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
+                                contrastive_weight=contrastive_weight, external_weight=external_weight,
+                                from_adain=from_adain,
                                 precision=precision, normalise=normalise, seed=seed,
                                 save_every=save_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -176,4 +192,4 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
         except Interrupted:
             raise Interrupted(note=f"continue with: --resume {out}") from None
     say(f"Trained to step {reached}: {out} (resumable), {decoder_path(out)} "
-        f"(use with: stylize run PHOTO --style PAINTING --method adain --decoder {decoder_path(out)})")
+        f"(use with: stylize run PHOTO --style PAINTING --method {arch} --decoder {decoder_path(out)})")

@@ -9,8 +9,9 @@ mask puts the first style where it is white and the second where it is black.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -18,9 +19,9 @@ from .. import weights
 from ..devices import adain_precision, autocast
 from ..errors import InputError
 from ..images import fit, load_image
-from ..models.adain import AdaIN, from_decoder_file
+from ..models.adain import STRIDE, AdaIN, from_decoder_file
 from ..models.cache import shared
-from ..models.vgg import load_vgg19
+from ..models.vgg import VGG19, load_vgg19
 from ..temporal import ShotHook
 from . import ProgressCallback, mixing_weights
 from .configs import ADAIN_TILE, AUTO_TILE_PIXELS, AdainConfig
@@ -36,21 +37,38 @@ class AdainPrepared:
 
 def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
     """The shipped decoder (sha256 checked) or a user's file, with the encoder; built once per process."""
-    return shared(("adain", str(device), decoder or DECODER), lambda: _build(device, decoder))
+    return load_network(device, DECODER, decoder, from_decoder_file, "AdaIN decoder")
 
 
-def _build(device: torch.device, decoder: str | None) -> AdaIN:
-    if decoder is None:
-        entry = weights.get_entry(DECODER)
-        file = entry.files[0]
-        state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
-    else:
-        state = weights.load_checkpoint(decoder, what="decoder file")
-    try:
-        model = from_decoder_file(state, load_vgg19("cpu"))
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise InputError(f"{decoder or DECODER}: not a usable AdaIN decoder ({exc})") from None
-    return model.to(device)
+def load_network(device: torch.device, entry_name: str, user_file: str | None,
+                 build: Callable[[Any, VGG19], torch.nn.Module], what: str) -> Any:
+    """A network around our VGG-19 from the package (sha256 checked) or a user's file, built once."""
+    def load() -> torch.nn.Module:
+        if user_file is None:
+            entry = weights.get_entry(entry_name)
+            file = entry.files[0]
+            state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
+        else:
+            state = weights.load_checkpoint(user_file, what="decoder file")
+        try:
+            model = build(state, load_vgg19("cpu"))
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(f"{user_file or entry_name}: not a usable {what} ({exc})") from None
+        return model.to(device)
+
+    return shared((entry_name, str(device), user_file or entry_name), load)
+
+
+def working_picture(photo: torch.Tensor, multiple: int, tile: int | None) -> tuple[torch.Tensor, int | None]:
+    """The photo reflection-padded to a multiple of the networks' stride (crop the result back),
+    and the tile to use: `tile`, or ADAIN_TILE above AUTO_TILE_PIXELS, rounded down to the multiple."""
+    x = photo
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+    tile = tile or (ADAIN_TILE if h * w > AUTO_TILE_PIXELS else None)
+    return x, tile and max(multiple, tile - tile % multiple)
 
 
 class Adain:
@@ -83,20 +101,17 @@ class Adain:
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared,
               progress: ProgressCallback | None = None) -> torch.Tensor:
-        x = fit(content.to(self.device), self.config.size)
-        h, w = x.shape[-2:]
-        # The encoder halves the size three times; pad to a multiple of 8 and crop back.
-        ph, pw = -h % 8, -w % 8
-        if ph or pw:
-            x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+        photo = fit(content.to(self.device), self.config.size)
+        h, w = photo.shape[-2:]
+        x, tile = working_picture(photo, STRIDE, self.config.tile)
         mask = None
         if self.mask is not None:
             mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
-            mask = torch.nn.functional.pad(mask, (0, pw, 0, ph), mode="replicate").expand(x.shape[0], -1, -1, -1)
-        tile = self.config.tile or (ADAIN_TILE if h * w > AUTO_TILE_PIXELS else None)
+            mask = torch.nn.functional.pad(mask, (0, x.shape[-1] - w, 0, x.shape[-2] - h),
+                                           mode="replicate").expand(x.shape[0], -1, -1, -1)
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
-                                     tile=tile and max(8, tile - tile % 8), shot=self.shot)
+                                     tile=tile, shot=self.shot)
         return out[..., :h, :w].float().clamp_(0, 1)
 
 

@@ -67,6 +67,21 @@ class AdainConfig:
 
 
 @dataclass(frozen=True)
+class SanetConfig:
+    size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
+    style_size: int = option(512, min=32)  #: long side the paintings are seen at (stroke size follows)
+    alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo attending to itself
+    precision: str | None = option(None, choices=PRECISIONS)  #: None = devices.adain_precision
+    decoder: str | None = None  #: a SANet file from train-decoder --arch sanet; None = the shipped one
+    #: tiles of this many px (rounded down to a multiple of 16); None = ADAIN_TILE above
+    #: AUTO_TILE_PIXELS. Same result as one pass, in bounded memory
+    tile: int | None = option(None, min=64)
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
 class CinConfig:
     size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
     style_size: int = option(256, min=32)  #: the predictor's input (shorter side, then a centre crop)
@@ -124,4 +139,4 @@ class GatysConfig:
         return [(s, max(1, self.iterations >> i)) for i, s in enumerate(sizes)]
 
 
-CONFIGS: dict[str, type] = {"adain": AdainConfig, "cin": CinConfig, "gatys": GatysConfig}
+CONFIGS: dict[str, type] = {"adain": AdainConfig, "cin": CinConfig, "gatys": GatysConfig, "sanet": SanetConfig}

@@ -30,16 +30,16 @@ from ..temporal import ShotHook
 from .vgg import VGG19
 
 DECODER_FORMAT = "stylize-adain-decoder/1"  #: a decoder file: what --decoder and the package take
-_LAST = LAYERS.index(ADAIN_LAYER)
 
 
 class Encoder(nn.Module):
-    """VGG-19 to relu4_1, normalised and reflection padded (see the module docstring)."""
+    """VGG-19 to relu4_1 (or `last`), normalised and reflection padded (see the module docstring)."""
 
-    def __init__(self, vgg: VGG19, channel_means: dict[str, torch.Tensor] | None = None) -> None:
+    def __init__(self, vgg: VGG19, channel_means: dict[str, torch.Tensor] | None = None,
+                 last: str = ADAIN_LAYER) -> None:
         super().__init__()
         layers = OrderedDict((name, _copy(module)) for name, module in
-                             list(vgg.layers.named_children())[: _LAST + 1])
+                             list(vgg.layers.named_children())[: LAYERS.index(last) + 1])
         self.layers = nn.Sequential(layers)
         self.register_buffer("mean", vgg.mean.clone(), persistent=False)
         self.channel_means = {k: v.clone() for k, v in (channel_means or {}).items()}
@@ -47,15 +47,23 @@ class Encoder(nn.Module):
             _normalise(self.layers, channel_means)
         self.requires_grad_(False).eval()
 
-    def forward(self, image: torch.Tensor,
-                layers: Iterable[str] = ADAIN_STYLE_LAYERS) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, layers: Iterable[str] = ADAIN_STYLE_LAYERS,
+                start: str | None = None) -> dict[str, torch.Tensor]:
+        """The features at `layers`; with `start`, `image` is that layer's output and only the rest
+        of the network runs (so deep layers can be computed from kept shallower ones, in tiles)."""
         wanted = set(layers)
-        x = image.flip(1) * 255.0 - self.mean
-        out = {}
+        x = image if start else image.flip(1) * 255.0 - self.mean
+        out: dict[str, torch.Tensor] = {}
+        skipping = start is not None
         for name, module in self.layers.named_children():
+            if skipping:
+                skipping = name != start
+                continue
             x = module(x)
             if name in wanted:
                 out[name] = x
+                if len(out) == len(wanted):
+                    break
         return out
 
 
@@ -161,7 +169,7 @@ class AdaIN(nn.Module):
         """
         everything = slice(None)
         if tile:
-            f = _tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
+            f = halo_tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
         else:
             f = self.encode(content)
 
@@ -182,14 +190,16 @@ class AdaIN(nn.Module):
             return self.decoder(sum((part * scale + shift) * (1 if r is None else r[..., rows, cols])
                                     for r, (scale, shift) in regions))
 
-        return _tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE) if tile else decode()
+        return halo_tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE) if tile else decode()
 
 
-def _tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int,
-           stride: float) -> torch.Tensor:
+def halo_tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int,
+           stride: float, halo: int | None = None) -> torch.Tensor:
     """Run `fn` on every tile of an `hw` grid grown by its halo and assemble the cores; the output
-    has 1/stride the resolution of the input (the encoder's stride is 8, the decoder's 1/8)."""
-    halo = HALO if stride > 1 else HALO // STRIDE
+    has 1/stride the resolution of the input (the encoder's stride is 8, the decoder's 1/8).
+    The halo defaults to the encoder's (in pixels) or the decoder's (in relu4_1 features)."""
+    if halo is None:
+        halo = HALO if stride > 1 else HALO // STRIDE
     out: torch.Tensor | None = None
     for rows, cols, grown_rows, grown_cols in tiles.halo_boxes(hw[0], hw[1], tile, halo):
         piece = fn(grown_rows, grown_cols)

@@ -20,7 +20,7 @@ import hashlib
 import os
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,12 @@ from ..errors import InputError
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..methods import ProgressCallback
 from ..models.adain import DECODER_FORMAT, Decoder, Encoder, channel_means
+from ..models.sanet import SANET_FORMAT
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files, load_small
 from .loop import Record, new_phase, train
 
+ARCHS = ("adain", "sanet")
 TRAINING_FORMAT = "stylize-adain-train/1"  #: a resumable checkpoint: fp32 weights and Adam's state
 PAINTING_STATS_FORMAT = "stylize-adain-painting-stats/1"
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]
@@ -53,18 +55,27 @@ class TrainDecoderConfig:
     batch: int = 8
     learning_rate: float = 1e-4
     lr_decay: float = 5e-5  #: lr = learning_rate / (1 + lr_decay * step), as the paper's code
-    style_weight: float = 10.0
+    #: adain, or sanet: style attention (Park & Lee 2019) before the decoder, trained by train/sanet.py
+    arch: str = "adain"
+    style_weight: float | None = None  #: None: adain 10; sanet 3 (the SANet paper's, on its loss scale)
     content_weight: float = 1.0
     #: Weight of an identity loss ||g(f(c)) - c||² in pixels (Park & Lee 2019, SANet), off in the
     #: paper's recipe. It trains the decoder to invert the encoder, which the relu4_1 content loss
     #: alone leaves loose enough for hatching and streaks in flat areas (see the model card).
-    identity_weight: float = 0.0
+    #: None: adain 0, sanet 50 (SANet's)
+    identity_weight: float | None = None
     #: Weight of the same redrawing compared in VGG features at relu1_1..relu4_1 (SANet's second
     #: identity loss): pixel MSE is content with a blur, so it leaves fur drawn as hatching; the low
     #: layers tell the decoder which texture belongs there. Each layer's MSE is relative to the
     #: photo's feature energy there, else relu4_1 (activations 250x relu1_1's) drowns the rest.
     #: Costs one more encoder pass, on the redrawn photos.
-    feature_identity_weight: float = 0.0
+    feature_identity_weight: float | None = None  #: None: adain 0, sanet 1 (SANet's)
+    #: sanet: weight of IEST's two contrastive losses (Chen et al. 2021; 0.3 there), 0 = off
+    contrastive_weight: float = 0.0
+    #: sanet: weight of IEST's external (adversarial) loss against the whole painting set (5 there), 0 = off
+    external_weight: float = 0.0
+    #: sanet, fresh runs: start the decoder from the shipped adain decoder (same architecture)
+    from_adain: bool = True
     precision: str = "fp32"  #: fp32, or bf16 autocast (GPUs)
     #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: measured
     #: (crop 64, batch 4, 200 steps each, judge at 256 px on bench/adain.py's 8 pairs) the raw
@@ -74,11 +85,23 @@ class TrainDecoderConfig:
     save_every: int = 200  #: steps between checkpoints (also at least every 10 minutes)
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise InputError(f"unknown --arch '{self.arch}': choose {' or '.join(ARCHS)}")
+        sanet = self.arch == "sanet"
+        for name, (adain, attention) in {"style_weight": (10.0, 3.0), "identity_weight": (0.0, 50.0),
+                                         "feature_identity_weight": (0.0, 1.0)}.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, attention if sanet else adain)
+        if not sanet and (self.contrastive_weight or self.external_weight):
+            raise InputError("--contrastive and --external are sanet's losses: add --arch sanet")
+        if sanet and (self.batch < 4 or self.batch % 2):
+            raise InputError("sanet trains on pairs of half-batches: --batch must be even and at least 4")
         if self.crop < 64 or self.crop % 8 or self.style_size < 64:
             raise InputError("--crop must be a multiple of 8 and at least 64; --style-size at least 64")
         if self.steps < 1 or self.batch < 1:
             raise InputError("--steps and --batch must be at least 1")
-        if self.identity_weight < 0 or self.feature_identity_weight < 0:
+        if min(self.identity_weight or 0, self.feature_identity_weight or 0, self.contrastive_weight,
+               self.external_weight) < 0:
             raise InputError("--identity-weight and --feature-identity-weight must be at least 0")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
@@ -166,32 +189,49 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
 
 @dataclass
 class DecoderCheckpoint:
-    """A decoder with its encoder normalisation and training record.
+    """A decoder with its encoder normalisation and training record (adain's, or sanet's with more).
 
     Two files hold one: the training checkpoint (`TRAINING_FORMAT`: fp32, with
-    Adam's state, resumable exactly) and the decoder file (`DECODER_FORMAT`:
-    fp16, what `--decoder` and the package take; resuming from it restarts Adam).
+    the optimisers' state, resumable exactly) and the decoder file (`DECODER_FORMAT`,
+    or `SANET_FORMAT` with the attention transform: fp16, what `--decoder` and the
+    package take; resuming from it restarts the optimisers). `parts` holds the
+    other trained modules by name (sanet: transform, projection heads,
+    discriminator) and sanet's loss scale; only the transform goes in the decoder file.
     """
 
     decoder: dict[str, torch.Tensor]
     channel_means: dict[str, torch.Tensor]
     record: Record
     optimizer: dict[str, Any] | None = None
+    arch: str = "adain"
+    parts: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DecoderCheckpoint:
         state = weights.load_checkpoint(path, what="decoder checkpoint")
-        if not isinstance(state, dict) or state.get("format") not in (TRAINING_FORMAT, DECODER_FORMAT):
-            raise InputError(f"{path}: not a decoder checkpoint (no '{TRAINING_FORMAT}' or "
-                             f"'{DECODER_FORMAT}' format tag)")
+        formats = (TRAINING_FORMAT, DECODER_FORMAT, SANET_FORMAT)
+        if not isinstance(state, dict) or state.get("format") not in formats:
+            raise InputError(f"{path}: not a decoder checkpoint (no {' or '.join(map(repr, formats))} format tag)")
+        fmt = state["format"]
+        parts = {"transform": state["transform"]} if fmt == SANET_FORMAT else state.get("parts", {})
         return cls({k: v.float() for k, v in state["decoder"].items()}, state["channel_means"],
-                   Record.from_dict(state), state.get("optimizer") if state["format"] == TRAINING_FORMAT else None)
+                   Record.from_dict(state), state.get("optimizer") if fmt == TRAINING_FORMAT else None,
+                   state.get("arch", "sanet" if fmt == SANET_FORMAT else "adain"),
+                   {name: {k: v.float() for k, v in part.items()} for name, part in parts.items()})
 
     def save_training(self, path: Path) -> None:
-        self._write(path, {"format": TRAINING_FORMAT, "decoder": self.decoder, "optimizer": self.optimizer})
+        self._write(path, {"format": TRAINING_FORMAT, "arch": self.arch, "decoder": self.decoder,
+                           "optimizer": self.optimizer, "parts": self.parts})
 
     def save_decoder(self, path: Path) -> None:
-        self._write(path, {"format": DECODER_FORMAT, "decoder": {k: v.half() for k, v in self.decoder.items()}})
+        def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            return {k: v.half() for k, v in state.items()}
+
+        if self.arch == "sanet":
+            self._write(path, {"format": SANET_FORMAT, "decoder": half(self.decoder),
+                               "transform": half(self.parts["transform"])})
+        else:
+            self._write(path, {"format": DECODER_FORMAT, "decoder": half(self.decoder)})
 
     def _write(self, path: Path, head: dict[str, Any]) -> None:
         with atomic_write(path) as fh:
@@ -207,7 +247,13 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
+    if config.arch == "sanet":
+        from .sanet import train_sanet
+
+        return train_sanet(config, device, out, resume=resume, command=command, progress=progress, log=log)
     previous = DecoderCheckpoint.load(resume) if resume else None
+    if previous is not None and previous.arch != "adain":
+        raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with --arch {previous.arch}")
     log("decoding the content photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
     style_files = image_files(config.style_dir, "style")

@@ -1,0 +1,166 @@
+"""SANet against adain, cin and gatys: judge table, speed, training cost, attention memory.
+
+Quality (--quality): the judge's style and content ratios at --size px on bench/adain.py's 8
+unseen pairs, for the shipped sanet, each --variant (a SANet file per loss set, e.g.
+base=runs/base.decoder.pt), adain, cin, and gatys on its first --gatys-pairs pairs.
+
+Speed (--speed), each in its own process (peak RSS its own), the painting prepared once:
+- sanet N / adain N: seconds per image at long side N on the CPU (and CUDA when present)
+- memory chunked / whole: peak RSS of sanet at 1024 px with the attention in chunks
+  (the default) and as one score matrix
+- train LOSSES: seconds per train-decoder --arch sanet step at 128 px crops, batch 8, for
+  each loss set (base; + contrastive; + external; both)
+
+    STYLIZE_MIRROR=../shared/weights python bench/sanet.py --quality --speed [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from adain import IMAGES, PAIRS, SPEED_STYLE, quality
+
+SPEED = ["sanet512", "sanet1024", "adain512", "adain1024", "memory_chunked", "memory_whole",
+         "train_base", "train_contrastive", "train_external", "train_both"]
+LOSS_SETS = {"base": {}, "contrastive": {"contrastive_weight": 0.3}, "external": {"external_weight": 5.0},
+             "both": {"contrastive_weight": 0.3, "external_weight": 5.0}}
+
+
+def speed_one(what: str) -> dict[str, object]:
+    import torch
+
+    from stylize_cli import Stylizer
+    from stylize_cli.images import load_image
+
+    style = IMAGES / "style" / SPEED_STYLE
+    photos = [load_image(IMAGES / "content" / name) for name, _ in PAIRS]
+    if what.startswith("train_"):
+        return train_speed(LOSS_SETS[what.removeprefix("train_")])
+    if what.startswith("memory_"):
+        return attention_memory(style, photos[0], chunked=what == "memory_chunked")
+    method, size = what[:5], int(what[5:])
+    result = {}
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        stylizer = Stylizer(style, method=method, size=size, device=device)
+        stylizer(photos[0])  # warm-up: loads the networks, prepares the painting
+        start = time.perf_counter()
+        for photo in photos:
+            stylizer(photo)
+        result[f"seconds_{device}"] = round((time.perf_counter() - start) / len(photos), 3)
+    return result
+
+
+def attention_memory(style: Path, photo, chunked: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    import torch
+
+    from stylize_cli.images import fit, load_image
+    from stylize_cli.methods.configs import SanetConfig
+    from stylize_cli.methods.sanet import MULTIPLE, Sanet
+    from stylize_cli.models.sanet import SCORES
+
+    method = Sanet(SanetConfig(), torch.device("cpu"))
+    prepared = method.prepare([load_image(style).rgb], [1.0])
+    x = fit(photo.rgb, 1024, multiple=MULTIPLE)
+    start = time.perf_counter()
+    with torch.no_grad():
+        method.model.stylize(x, prepared.keys, [1.0], chunk=SCORES if chunked else None)
+    keys = prepared.keys[0][0][0].shape[-1]
+    return {"seconds": round(time.perf_counter() - start, 2), "content_positions": x.shape[-2] * x.shape[-1] // 64,
+            "style_positions": keys}
+
+
+def train_speed(weights: dict[str, float], steps: int = 4) -> dict[str, object]:
+    """Seconds per step itself (random pictures, no data loading), the median after a warm-up step."""
+    import torch
+
+    from stylize_cli.models.adain import Encoder
+    from stylize_cli.models.sanet import DEEP_LAYER
+    from stylize_cli.models.vgg import load_vgg19
+    from stylize_cli.train.decoder import TrainDecoderConfig
+    from stylize_cli.train.sanet import Discriminator, Trainee, loss_scale
+
+    config = TrainDecoderConfig("", "", arch="sanet", crop=128, **weights)  # type: ignore[arg-type]
+    g = torch.Generator().manual_seed(0)
+    encoder = Encoder(load_vgg19("cpu"), last=DEEP_LAYER)
+    trainee = Trainee(encoder, loss_scale(encoder, [torch.rand(4, 3, 128, 128, generator=g)]), config)
+    critic = Discriminator() if config.external_weight else None
+    opt = torch.optim.Adam([p for p in trainee.parameters() if p.requires_grad], lr=1e-4)
+    opt_critic = torch.optim.Adam(critic.parameters(), lr=1e-4) if critic else None
+    photos, paintings = torch.rand(4, 3, 128, 128, generator=g), torch.rand(4, 3, 128, 128, generator=g)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        values, stylized = trainee.losses(photos, paintings, critic)
+        opt.zero_grad()
+        values["total"].backward()
+        opt.step()
+        if critic is not None and opt_critic is not None:
+            loss = critic.loss(paintings, 1.0) + critic.loss(stylized.detach(), 0.0)
+            opt_critic.zero_grad()
+            loss.backward()
+            opt_critic.step()
+        times.append(time.perf_counter() - start)
+    return {"seconds_per_step": round(statistics.median(times[1:]), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FILE",
+                        help="a SANet file to judge as sanet:NAME (repeatable)")
+    parser.add_argument("--methods", default="sanet,adain,cin,gatys")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--gatys-pairs", type=int, default=4)
+    parser.add_argument("--save", type=Path, help="write every output image here")
+    parser.add_argument("--only", help=f"--speed: these measurements only, of {','.join(SPEED)}")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
+    args = parser.parse_args()
+    if args.one:
+        result = speed_one(args.one)
+        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    report: dict[str, object] = {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
+                                 "command": " ".join(["python", "bench/sanet.py", *sys.argv[1:]])}
+    if args.quality:
+        runs = {f"sanet:{name}": ("sanet", {"decoder": file})
+                for name, file in (v.split("=", 1) for v in args.variant)}
+        result = quality([m for m in args.methods.split(",") if m], args.size, args.gatys_pairs, None, args.save,
+                         runs)
+        gatys = f"; gatys on the first {args.gatys_pairs}" if "gatys" in args.methods else ""
+        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs{gatys})")
+        print(f"{'method':22} {'style ratio':>12} {'content ratio':>14}")
+        for method, mean in result["mean"].items():  # type: ignore[union-attr]
+            print(f"{method:22} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
+        report.update(result)
+    if args.speed:
+        speed = {}
+        for what in args.only.split(",") if args.only else SPEED:
+            if what not in SPEED:
+                sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(SPEED)}")
+            out = subprocess.run([sys.executable, __file__, "--one", what], capture_output=True, text=True,
+                                 check=False)
+            if out.returncode:
+                sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
+            speed[what] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"\n{'measurement':20} {'result':>44} {'peak RSS MB':>12}")
+        for what, r in speed.items():
+            shown = ", ".join(f"{k} {v}" for k, v in r.items() if k != "peak_rss_mb")
+            print(f"{what:20} {shown:>44} {r['peak_rss_mb']:12.0f}")
+        report["speed"] = speed
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

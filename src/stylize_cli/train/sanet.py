@@ -1,0 +1,248 @@
+"""train-decoder --arch sanet: SANet's attention and decoder (Park & Lee 2019), with IEST's losses.
+
+The objective is SANet's: content on mean-variance normalised relu4_1 and relu5_1
+against the photo's; style as channel mean/std at relu1_1..relu5_1 against the
+painting's; two identity losses (the network redraws a photo from the photo
+itself as style, and a painting from itself: in pixels, weight 50, and in
+features, weight 1). The paper's weights assume VGG features whose channels
+average 1 over photos; ours are raw Caffe features (relu4_1 around 500), so the
+losses divide each channel by its mean over the first photos (`loss_scale`, kept
+in the checkpoint) and the weights mean what the paper's do.
+
+IEST (Chen et al. 2021) adds, each optional:
+- contrastive: every batch holds n photos and n paintings, stylized as (c_i, s_i)
+  and (c_i+1, s_i); stylizations sharing a painting are pulled together in an
+  embedding of their relu3_1 means, those sharing a photo in one of their relu4_1
+  means (projection heads trained along, InfoNCE at temperature 0.2);
+- external: a three-scale least-squares discriminator learns to tell the
+  stylizations from paintings of the whole collection, and the network to fool it.
+
+Paintings are random crops like the photos (the paper's 256 px crops of 512 px
+pictures, scaled by --crop and --style-size), decoded once into memory.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import ops
+from ..devices import autocast
+from ..errors import InputError
+from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
+from ..methods import ProgressCallback
+from ..models.adain import Decoder, Encoder, channel_means
+from ..models.sanet import DEEP_LAYER, Transform, mvn
+from ..models.vgg import load_vgg19
+from .data import Photos, image_files
+from .decoder import DecoderCheckpoint, TrainDecoderConfig, _append_log, decoder_path, log_path
+from .loop import Record, new_phase, train
+
+LAYERS = (*ADAIN_STYLE_LAYERS, DEEP_LAYER)  #: relu1_1 .. relu5_1
+TEMPERATURE = 0.2  #: IEST's
+
+
+class Heads(nn.Module):
+    """IEST's projection heads: a stylization's style (relu3_1) and content (relu4_1) embeddings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.style = nn.Sequential(nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 128))
+        self.content = nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128))
+
+
+class Discriminator(nn.Module):
+    """IEST's external critic: the same PatchGAN at three scales, least-squares targets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 4, stride=2, padding=1), *([nn.InstanceNorm2d(cout)] if norm else []),
+                    nn.LeakyReLU(0.2)]
+
+        self.scales = nn.ModuleList(
+            nn.Sequential(*block(3, 64, norm=False), *block(64, 128), *block(128, 256), *block(256, 512),
+                          nn.Conv2d(512, 1, 3, padding=1)) for _ in range(3))
+
+    def loss(self, images: torch.Tensor, target: float) -> torch.Tensor:
+        """Scales below 32 px are skipped: four halvings leave an instance norm a single value."""
+        total = images.new_zeros(())
+        for scale in self.scales:
+            if min(images.shape[-2:]) < 32:
+                break
+            total = total + (scale(images) - target).pow(2).mean()
+            images = F.avg_pool2d(images, 3, stride=2, padding=1, count_include_pad=False)
+        return total
+
+
+def info_nce(z: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """Each row's positive against every other row of the batch (IEST sums over anchors)."""
+    z = F.normalize(z, dim=1)
+    logits = (z @ z.T / TEMPERATURE).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), -1e4)
+    return F.cross_entropy(logits.float(), positive, reduction="sum")
+
+
+class Trainee(nn.Module):
+    """Everything train-decoder --arch sanet updates, and how it scores a batch."""
+
+    def __init__(self, encoder: Encoder, scale: dict[str, torch.Tensor], config: TrainDecoderConfig) -> None:
+        super().__init__()
+        self.encoder, self.config = encoder, config
+        self.scale = {k: v.view(1, -1, 1, 1) for k, v in scale.items()}
+        self.transform, self.decoder, self.heads = Transform(), Decoder(), Heads()
+
+    def losses(self, photos: torch.Tensor, paintings: torch.Tensor,
+               critic: Discriminator | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The losses of one batch, and the stylizations (for the critic's own step)."""
+        config, n = self.config, len(photos)
+        with torch.no_grad():
+            both = self.encoder(torch.cat([photos, paintings]), LAYERS)
+        c = {k: v[:n] for k, v in both.items()}
+        s = {k: v[n:] for k, v in both.items()}
+        # IEST's batch: (c_i, s_i) then (c_i+1, s_i); then each photo and painting as its own style
+        content = {k: torch.cat([v, v.roll(-1, 0), v, s[k]]) for k, v in c.items()}
+        style = {k: torch.cat([v, v, c[k], v]) for k, v in s.items()}
+        drawn = self.decoder(self.transform(content[ADAIN_LAYER], content[DEEP_LAYER],
+                                            style[ADAIN_LAYER], style[DEEP_LAYER]))
+        feats = self.encoder(drawn, LAYERS)
+        stylized = drawn[: 2 * n]
+        out = {k: v[: 2 * n] for k, v in feats.items()}
+        target = {k: v[: 2 * n] for k, v in content.items()}
+        paint = {k: v[: 2 * n] for k, v in style.items()}
+        values = {
+            "content": sum(F.mse_loss(mvn(out[k]), mvn(target[k])) for k in (ADAIN_LAYER, DEEP_LAYER)),
+            "style": sum(F.mse_loss(m / self.scale[k], pm / self.scale[k]) + F.mse_loss(sd / self.scale[k],
+                                                                                        ps / self.scale[k])
+                         for k in LAYERS for (m, sd), (pm, ps) in [(ops.mean_std(out[k]), ops.mean_std(paint[k]))]),
+            "identity": F.mse_loss(drawn[2 * n:], torch.cat([photos, paintings])),
+            "identity_features": sum(F.mse_loss(feats[k][2 * n:] / self.scale[k], both[k] / self.scale[k])
+                                     for k in LAYERS),
+        }
+        total = (config.content_weight * values["content"] + config.style_weight * values["style"]
+                 + config.identity_weight * values["identity"]
+                 + config.feature_identity_weight * values["identity_features"])
+        if config.contrastive_weight:
+            ring = torch.arange(n, device=photos.device)
+            same_style = torch.cat([ring + n, ring])  # (c_i, s_i) <-> (c_i+1, s_i)
+            same_photo = torch.cat([(ring - 1) % n + n, (ring + 1) % n])  # (c_i, s_i) <-> (c_i, s_i-1)
+            values["contrastive_style"] = info_nce(self.heads.style(out["relu3_1"].mean(dim=(2, 3))), same_style)
+            values["contrastive_content"] = info_nce(self.heads.content(out[ADAIN_LAYER].mean(dim=(2, 3))),
+                                                     same_photo)
+            total = total + config.contrastive_weight * (values["contrastive_style"] + values["contrastive_content"])
+        if critic is not None:
+            values["external"] = critic.loss(stylized, 1.0)
+            total = total + config.external_weight * values["external"]
+        return {**values, "total": total}, stylized  # type: ignore[dict-item]
+
+
+def loss_scale(encoder: Encoder, batches: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Each channel's mean over the photos at relu1_1..relu5_1: what the paper's normalised VGG divides by.
+
+    At least a tenth of the layer's median, so a channel photos barely use cannot swamp the
+    style loss when a painting does use it.
+    """
+    means = channel_means(encoder, batches)
+    return {k: means[k].clamp_min(0.1 * float(means[k].median())) for k in LAYERS}
+
+
+def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
+                resume: Path | None = None, command: str = "", progress: ProgressCallback | None = None,
+                log: Callable[[str], None] = lambda _: None) -> int:
+    """train_decoder for --arch sanet: the same files, loop, signals and log."""
+    previous = DecoderCheckpoint.load(resume) if resume else None
+    if previous is not None and previous.arch != "sanet" and "transform" not in previous.parts:
+        raise InputError(f"{resume}: an {previous.arch} checkpoint; sanet resumes only from a sanet one "
+                         "(a fresh run starts its decoder from the shipped adain decoder)")
+    log("decoding the photos and paintings into memory")
+    photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
+    paintings = Photos(image_files(config.style_dir, "style"), config.crop, log, shorter=config.style_size)
+    encoder = Encoder(load_vgg19(device), last=DEEP_LAYER).to(device)
+    if previous is None:
+        rng = random.Random(config.seed)
+        scale = loss_scale(encoder, [photos.batch(config.batch, rng).to(device) for _ in range(16)])
+    else:
+        scale = previous.parts["loss_scale"] if "loss_scale" in previous.parts else {}
+        if not scale:
+            raise InputError(f"{resume}: a decoder file without its training state; resume from the "
+                             "training checkpoint (-o of the run that made it)")
+    trainee = Trainee(encoder, scale, config).to(device)
+    critic = Discriminator().to(device) if config.external_weight else None
+    opt = torch.optim.Adam([*trainee.transform.parameters(), *trainee.decoder.parameters(),
+                            *trainee.heads.parameters()], lr=config.learning_rate)
+    opt_critic = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.999)) \
+        if critic is not None else None
+    record = previous.record if previous is not None else Record()
+    record.config = asdict(config)
+    if previous is None:
+        if config.from_adain:
+            from ..samples import data_path
+
+            shipped = DecoderCheckpoint.load(data_path("adain_decoder.pt"))
+            trainee.decoder.load_state_dict(shipped.decoder)
+            log(f"decoder starts from the shipped adain decoder ({shipped.record.steps} steps)")
+    else:
+        trainee.decoder.load_state_dict(previous.decoder)
+        trainee.transform.load_state_dict(previous.parts["transform"])
+        if "heads" in previous.parts:
+            trainee.heads.load_state_dict(previous.parts["heads"])
+        if critic is not None and "discriminator" in previous.parts:
+            critic.load_state_dict(previous.parts["discriminator"])
+        saved = previous.optimizer or {}
+        if "model" in saved:
+            opt.load_state_dict(saved["model"])
+        if opt_critic is not None and "discriminator" in saved:
+            opt_critic.load_state_dict(saved["discriminator"])
+        log(f"resuming at step {record.steps} from {resume}")
+    new_phase(record, device, config.precision, command, arch="sanet", crop=config.crop, batch=config.batch,
+              style_size=config.style_size, style_weight=config.style_weight,
+              identity_weight=config.identity_weight, feature_identity_weight=config.feature_identity_weight,
+              contrastive_weight=config.contrastive_weight, external_weight=config.external_weight,
+              content_photos=len(photos.images), style_paintings=len(paintings.images))
+    log(f"{len(photos.images)} photos, {len(paintings.images)} paintings")
+    rng = random.Random(f"{config.seed}:{record.steps}")
+    half = config.batch // 2
+
+    def step(n: int) -> dict[str, torch.Tensor]:
+        for o in (opt, opt_critic):
+            for group in o.param_groups if o else []:
+                group["lr"] = config.learning_rate / (1 + config.lr_decay * (n - 1))
+        content = photos.batch(half, rng).to(device, non_blocking=True)
+        style = paintings.batch(half, rng).to(device, non_blocking=True)
+        with autocast(device, config.precision):
+            values, stylized = trainee.losses(content, style, critic)
+        opt.zero_grad(set_to_none=True)
+        values["total"].backward()
+        opt.step()
+        if critic is not None and opt_critic is not None:
+            with autocast(device, config.precision):
+                critic_loss = critic.loss(style, 1.0) + critic.loss(stylized.detach(), 0.0)
+            opt_critic.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            opt_critic.step()
+            values["critic"] = critic_loss
+        return {k: v.detach() for k, v in values.items()}
+
+    def save(record: Record) -> None:
+        def cpu(module: nn.Module) -> dict[str, torch.Tensor]:
+            return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+        parts = {"transform": cpu(trainee.transform), "heads": cpu(trainee.heads),
+                 "loss_scale": {k: v.cpu() for k, v in scale.items()}}
+        optimizer = {"model": opt.state_dict()}
+        if critic is not None and opt_critic is not None:
+            parts["discriminator"] = cpu(critic)
+            optimizer["discriminator"] = opt_critic.state_dict()
+        state = DecoderCheckpoint(cpu(trainee.decoder), {}, record, optimizer, "sanet", parts)
+        state.save_training(out)
+        state.save_decoder(decoder_path(out))
+
+    return train(step, record=record, steps=config.steps, save=save, save_every=config.save_every,
+                 stage="train-decoder sanet", progress=progress,
+                 on_log=lambda row: _append_log(log_path(out), row, opt.param_groups[0]["lr"]))
