@@ -139,6 +139,13 @@ def test_train_decoder_sanet_with_iest_losses_resumes(tmp_path: Path, data: tupl
     w, h = load_image(PHOTOS[0]).size
     assert load_image(tmp_path / "o.png").size == (80, round(80 * h / w))
 
+    # the decoder file alone (what the package ships) continues too, its optimisers restarted
+    again = tmp_path / "again.pt"
+    code, err = invoke(*[str(a) if a != out else again for a in common], "--steps", "4", "--resume",
+                       decoder_path(out))
+    assert code == 0 and "resuming at step 3" in err, err
+    assert torch.load(again, weights_only=True)["optimizer"]["model"]["state"][0]["step"].item() == 1
+
     # an adain checkpoint is not a sanet one, and the other way round: one line each
     code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", out,
                        "--resume", out, "--crop", "64", "--batch", "2", "-q")

@@ -170,11 +170,13 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     `--resume OUT` continues exactly where it stopped.
     """
     from ..samples import data_path
-    from ..train.decoder import TrainDecoderConfig, decoder_path
-    from ..train.decoder import train_decoder as train
+    from ..train.decoder import TrainDecoderConfig, decoder_path, train_decoder
+    from ..train.sanet import train_sanet
+
+    train = train_sanet if arch == "sanet" else train_decoder
 
     if resume is not None and str(resume) == "shipped":
-        resume = data_path("adain_decoder.pt")
+        resume = data_path("sanet.pt" if arch == "sanet" else "adain_decoder.pt")
     if out.exists() and (resume is None or resume.resolve() != out.resolve()):
         raise InputError(f"{out}: already exists; continue it with --resume {out} or choose another --out")
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,

@@ -1,1 +1,1 @@
-"""Training commands: learning new styles (and, later, the AdaIN decoder)."""
+"""Training commands: new styles (style.py), the AdaIN decoder (decoder.py), SANet (sanet.py)."""

@@ -196,7 +196,7 @@ class DecoderCheckpoint:
     or `SANET_FORMAT` with the attention transform: fp16, what `--decoder` and the
     package take; resuming from it restarts the optimisers). `parts` holds the
     other trained modules by name (sanet: transform, projection heads,
-    discriminator) and sanet's loss scale; only the transform goes in the decoder file.
+    discriminator) and sanet's loss scale; the transform and the scale also go in the decoder file.
     """
 
     decoder: dict[str, torch.Tensor]
@@ -213,7 +213,8 @@ class DecoderCheckpoint:
         if not isinstance(state, dict) or state.get("format") not in formats:
             raise InputError(f"{path}: not a decoder checkpoint (no {' or '.join(map(repr, formats))} format tag)")
         fmt = state["format"]
-        parts = {"transform": state["transform"]} if fmt == SANET_FORMAT else state.get("parts", {})
+        parts = ({"transform": state["transform"], "loss_scale": state.get("loss_scale", {})}
+                 if fmt == SANET_FORMAT else state.get("parts", {}))
         return cls({k: v.float() for k, v in state["decoder"].items()}, state["channel_means"],
                    Record.from_dict(state), state.get("optimizer") if fmt == TRAINING_FORMAT else None,
                    state.get("arch", "sanet" if fmt == SANET_FORMAT else "adain"),
@@ -228,8 +229,9 @@ class DecoderCheckpoint:
             return {k: v.half() for k, v in state.items()}
 
         if self.arch == "sanet":
-            self._write(path, {"format": SANET_FORMAT, "decoder": half(self.decoder),
-                               "transform": half(self.parts["transform"])})
+            self._write(path, {"format": SANET_FORMAT, "decoder": half(self.decoder),  # + its loss scale, so
+                               "transform": half(self.parts["transform"]),  # the shipped one can be continued
+                               "loss_scale": self.parts["loss_scale"]})
         else:
             self._write(path, {"format": DECODER_FORMAT, "decoder": half(self.decoder)})
 
@@ -247,10 +249,8 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
-    if config.arch == "sanet":
-        from .sanet import train_sanet
-
-        return train_sanet(config, device, out, resume=resume, command=command, progress=progress, log=log)
+    if config.arch != "adain":
+        raise InputError(f"train_decoder trains adain's decoder; --arch {config.arch} is train/sanet.py's")
     previous = DecoderCheckpoint.load(resume) if resume else None
     if previous is not None and previous.arch != "adain":
         raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with --arch {previous.arch}")

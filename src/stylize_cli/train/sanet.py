@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import ops
+from .. import ops, weights
 from ..devices import autocast
 from ..errors import InputError
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..methods import ProgressCallback
+from ..methods.adain import DECODER
 from ..models.adain import Decoder, Encoder, channel_means
 from ..models.sanet import DEEP_LAYER, Transform, mvn
 from ..models.vgg import load_vgg19
@@ -157,7 +158,7 @@ def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
                 log: Callable[[str], None] = lambda _: None) -> int:
     """train_decoder for --arch sanet: the same files, loop, signals and log."""
     previous = DecoderCheckpoint.load(resume) if resume else None
-    if previous is not None and previous.arch != "sanet" and "transform" not in previous.parts:
+    if previous is not None and previous.arch != "sanet":
         raise InputError(f"{resume}: an {previous.arch} checkpoint; sanet resumes only from a sanet one "
                          "(a fresh run starts its decoder from the shipped adain decoder)")
     log("decoding the photos and paintings into memory")
@@ -182,11 +183,10 @@ def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
     record.config = asdict(config)
     if previous is None:
         if config.from_adain:
-            from ..samples import data_path
-
-            shipped = DecoderCheckpoint.load(data_path("adain_decoder.pt"))
-            trainee.decoder.load_state_dict(shipped.decoder)
-            log(f"decoder starts from the shipped adain decoder ({shipped.record.steps} steps)")
+            entry = weights.get_entry(DECODER)
+            shipped = weights.load_checkpoint(weights.local_path(entry, entry.files[0]), entry.files[0].sha256)
+            trainee.decoder.load_state_dict({k: v.float() for k, v in shipped["decoder"].items()})
+            log(f"decoder starts from the shipped adain decoder ({shipped['steps']} steps)")
     else:
         trainee.decoder.load_state_dict(previous.decoder)
         trainee.transform.load_state_dict(previous.parts["transform"])
