@@ -12,8 +12,8 @@ the few images bench/adain.py measures GPU speed on, and `.kit/train.sh`, the co
 run there from the repository root (train for TRAIN_SECONDS, then the GPU bench). The
 images travel unchanged: nothing is re-encoded.
 
-On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh`. The decoder comes back as
-$OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too); measure
+On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh` (`ARCH=sanet ...` for SANet). The
+decoder comes back as $OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too); measure
 it with bench/adain.py and ship it with scripts/ship_decoder.py.
 """
 
@@ -36,7 +36,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 TRAIN_SH = """#!/bin/bash
 # Continue the shipped AdaIN decoder on the GPU: the shipped recipe at its GPU settings
-# (256 px crops, bf16 autocast, both identity losses).
+# (256 px crops, bf16 autocast, both identity losses). ARCH=sanet continues the shipped SANet
+# instead, with its own losses (IEST's too where SANET_ARGS adds --contrastive / --external).
 # Stops itself with SIGTERM after TRAIN_SECONDS (train-decoder then saves and exits 130).
 # TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
 #   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
@@ -44,10 +45,11 @@ export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
 OUT=${OUT:-out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision as tv; print(torch.__version__, tv.__version__, torch.cuda.is_available())'
+if [ "${ARCH:-adain}" = sanet ]; then LOSSES="--arch sanet $SANET_ARGS"
+else LOSSES="--identity-weight 1e7 --feature-identity-weight 1e5"; fi
 timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume "${RESUME:-shipped}" \\
-  --crop 256 --style-size 256 --identity-weight 1e7 --feature-identity-weight 1e5 \\
-  --precision bf16 --device cuda --save-every 1000 \\
+  --crop 256 --style-size 256 $LOSSES --precision bf16 --device cuda --save-every 1000 \\
   $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
