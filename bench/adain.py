@@ -223,6 +223,31 @@ def train_speed(device, crop: int, steps: int,  # type: ignore[no-untyped-def]
     return {"seconds_per_step": statistics.median(times[1:])}
 
 
+def child_and_report(args: argparse.Namespace, speed_one, script: str) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+    """In a `--one WHAT` child: print that measurement as JSON with its peak RSS and return None.
+    Otherwise: the head of the report (machine, the command that made it)."""
+    if args.one:
+        result = speed_one(args.one)
+        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return None
+    return {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
+            "command": " ".join(["python", f"bench/{Path(script).name}", *sys.argv[1:]])}
+
+
+def each_in_its_process(script: str, only: str | None, known: list[str]) -> dict[str, dict[str, object]]:
+    """`script --one WHAT` for each measurement (all of `known`, or the comma-separated `only`), so
+    each peak RSS is its own; exits with the child's error if one fails."""
+    results = {}
+    for what in only.split(",") if only else known:
+        if what not in known:
+            sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(known)}")
+        out = subprocess.run([sys.executable, script, "--one", what], capture_output=True, text=True, check=False)
+        if out.returncode:
+            sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
+        results[what] = json.loads(out.stdout.strip().splitlines()[-1])
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true")
@@ -238,12 +263,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
     args = parser.parse_args()
-    if args.one:
-        result = speed_one(args.one)
-        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    report = child_and_report(args, speed_one, __file__)
+    if report is None:
         return
-    report: dict[str, object] = {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
-                                 "command": " ".join(["python", "bench/adain.py", *sys.argv[1:]])}
     if args.quality:
         result = quality(args.methods.split(","), args.size, args.gatys_pairs, args.decoder, args.save)
         gatys = f"; gatys on the first {args.gatys_pairs}" if "gatys" in args.methods else ""
@@ -260,14 +282,7 @@ def main() -> None:
     if args.grid:
         grid(args.grid, args.size, args.decoder)
     if args.speed:
-        speed = {}
-        for what in args.only.split(",") if args.only else SPEED:
-            if what not in SPEED:
-                sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(SPEED)}")
-            out = subprocess.run([sys.executable, __file__, "--one", what], capture_output=True, text=True, check=False)
-            if out.returncode:
-                sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
-            speed[what] = json.loads(out.stdout.strip().splitlines()[-1])
+        speed = each_in_its_process(__file__, args.only, SPEED)
         print(f"\n{'measurement':20} {'s/image or s/step':>18} {'peak RSS MB':>12}")
         for what, r in speed.items():
             value = r.get("seconds", r.get("seconds_per_step", r.get("images_per_s", r.get("skipped"))))

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adain import IMAGES, PAIRS, SPEED_STYLE, quality
+from adain import IMAGES, PAIRS, SPEED_STYLE, child_and_report, each_in_its_process, quality
 
 SPEED = ["sanet512", "sanet1024", "adain512", "adain1024", "memory_chunked", "memory_whole",
          "train_base", "train_contrastive", "train_external", "train_both"]
@@ -126,12 +123,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
     args = parser.parse_args()
-    if args.one:
-        result = speed_one(args.one)
-        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    report = child_and_report(args, speed_one, __file__)
+    if report is None:
         return
-    report: dict[str, object] = {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
-                                 "command": " ".join(["python", "bench/sanet.py", *sys.argv[1:]])}
     if args.quality:
         runs = {f"sanet:{name}": ("sanet", {"decoder": file})
                 for name, file in (v.split("=", 1) for v in args.variant)}
@@ -144,15 +138,7 @@ def main() -> None:
             print(f"{method:22} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
         report.update(result)
     if args.speed:
-        speed = {}
-        for what in args.only.split(",") if args.only else SPEED:
-            if what not in SPEED:
-                sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(SPEED)}")
-            out = subprocess.run([sys.executable, __file__, "--one", what], capture_output=True, text=True,
-                                 check=False)
-            if out.returncode:
-                sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
-            speed[what] = json.loads(out.stdout.strip().splitlines()[-1])
+        speed = each_in_its_process(__file__, args.only, SPEED)
         print(f"\n{'measurement':20} {'result':>44} {'peak RSS MB':>12}")
         for what, r in speed.items():
             shown = ", ".join(f"{k} {v}" for k, v in r.items() if k != "peak_rss_mb")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import signal
 import threading
 import time
@@ -73,6 +74,22 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STYLIZE_CACHE", str(tmp_path / "cache"))
     for name in ("STYLIZE_MIRROR", "STYLIZE_OFFLINE", "STYLIZE_MAX_PIXELS", "STYLIZE_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    """Folders for train-decoder's plumbing from the shipped pictures (never the training sets): three
+    photos, an unreadable file and a text file; Matisse and a photo standing in for a second painting."""
+    content, style = tmp_path / "photos", tmp_path / "paintings"
+    content.mkdir()
+    style.mkdir()
+    for photo in PHOTOS[:3]:
+        shutil.copy(photo, content)
+    for painting in (PAINTING, PHOTOS[3]):
+        shutil.copy(painting, style)
+    (content / "notes.txt").write_text("not an image")
+    (content / "broken.jpg").write_bytes(b"\xff\xd8\xff")  # unreadable: skipped with a warning
+    return content, style
 
 
 class Server:

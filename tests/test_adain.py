@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from stylize_cli.images import load_image
 from stylize_cli.layers import ADAIN_STYLE_LAYERS as STYLE_LAYERS
 from stylize_cli.losses import judge
 from stylize_cli.methods.adain import DECODER
+from stylize_cli.methods.sanet import NETWORK
 from stylize_cli.models.adain import Decoder, Encoder, channel_means
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path, losses
@@ -131,21 +131,6 @@ def test_decoder_upsamples_eight_times_and_training_lowers_the_loss() -> None:
 
 # --- train-decoder ----------------------------------------------------------------------------
 
-@pytest.fixture
-def data(tmp_path: Path) -> tuple[Path, Path]:
-    """A small content/style set from the test images (never the training sets)."""
-    content, style = tmp_path / "photos", tmp_path / "paintings"
-    content.mkdir()
-    style.mkdir()
-    for photo in PHOTOS[:3]:
-        shutil.copy(photo, content)
-    for painting in (PAINTING, PHOTOS[3]):  # a photo stands in for a second painting: only plumbing here
-        shutil.copy(painting, style)
-    (content / "notes.txt").write_text("not an image")
-    (content / "broken.jpg").write_bytes(b"\xff\xd8\xff")  # unreadable: skipped with a warning
-    return content, style
-
-
 def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[Path, Path]) -> None:
     content, style = data
     out = tmp_path / "run" / "dec.pt"
@@ -232,12 +217,14 @@ def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> No
 
 # --- the shipped decoder, end to end -------------------------------------------------------------
 
-def test_shipped_decoder_is_bundled_and_verified() -> None:
-    entry = weights.get_entry(DECODER)
+@pytest.mark.parametrize(("name", "file", "command"), [(DECODER, "data/adain_decoder.pt", "stylize train-decoder"),
+                                                      (NETWORK, "data/sanet.pt", "train-decoder --arch sanet")])
+def test_shipped_networks_are_bundled_verified_and_carded(name: str, file: str, command: str) -> None:
+    entry = weights.get_entry(name)
     assert entry.bundled and entry.package == "stylize_cli"
-    assert weights.verify(entry) == {"data/adain_decoder.pt": "ok"}
+    assert weights.verify(entry) == {file: "ok"}
     card = weights.local_path(entry, entry.files[0]).with_suffix(".md").read_text()
-    assert "steps" in card and "stylize train-decoder" in card
+    assert "steps" in card and command in card
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,14 @@ import torch
 import torch.nn.functional as F
 from click.testing import CliRunner
 
-from stylize_cli import Stylizer, weights
+from stylize_cli import Stylizer
 from stylize_cli.cli import cli
 from stylize_cli.images import load_image, to_pil
 from stylize_cli.losses import judge
-from stylize_cli.methods.sanet import NETWORK
 from stylize_cli.models.adain import Decoder, Encoder
 from stylize_cli.models.sanet import DEEP_LAYER, SANet, Transform
 from stylize_cli.models.vgg import load_vgg19
+from stylize_cli.temporal import ShotStatistics
 from stylize_cli.train.decoder import decoder_path, log_path
 from stylize_cli.train.sanet import Discriminator, info_nce
 
@@ -74,6 +73,16 @@ def test_style_weights_and_alpha_mix_attention_results(random_sanet: SANet) -> N
     assert (half - only_a).abs().mean() > 1e-4 and (half - none).abs().mean() > 1e-4
 
 
+def test_video_shot_statistics_reach_the_attention(random_sanet: SANet) -> None:
+    """In video, frames are normalised with the shot's running statistics: the first frame's own,
+    then a blend (temporal.py), so the second frame differs from its one-picture result."""
+    frames, keys = torch.rand(2, 3, 64, 64), random_sanet.style_keys(torch.rand(1, 3, 64, 64))
+    with torch.no_grad():
+        alone = random_sanet.stylize(frames, [keys], [1.0])
+        shot = random_sanet.stylize(frames, [keys], [1.0], shot=ShotStatistics())
+    assert torch.allclose(shot[0], alone[0], atol=1e-5) and (shot[1] - alone[1]).abs().mean() > 1e-4
+
+
 def test_contrastive_loss_rewards_the_positive_pairs() -> None:
     """Rows sharing a style (i and i+n) embedded alike score far lower than the same rows shuffled."""
     n = 4
@@ -94,18 +103,6 @@ def test_discriminator_scores_three_scales_and_learns() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * first
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> tuple[Path, Path]:
-    content, style = tmp_path / "photos", tmp_path / "paintings"
-    content.mkdir()
-    style.mkdir()
-    for photo in PHOTOS[:2]:
-        shutil.copy(photo, content)
-    for painting in (PAINTING, PHOTOS[3]):  # a photo stands in for a second painting: only plumbing here
-        shutil.copy(painting, style)
-    return content, style
 
 
 def test_train_decoder_sanet_with_iest_losses_resumes(tmp_path: Path, data: tuple[Path, Path]) -> None:
@@ -134,7 +131,7 @@ def test_train_decoder_sanet_with_iest_losses_resumes(tmp_path: Path, data: tupl
     assert shipped["format"] == "stylize-sanet/1" and shipped["steps"] == 3
     assert all(v.dtype == torch.float16 for part in ("decoder", "transform") for v in shipped[part].values())
     code, err = invoke("run", PHOTOS[0], "-s", PAINTING, "-m", "sanet", "--decoder", decoder_path(out),
-                       "--size", "80", "-o", tmp_path / "o.png", "-q")
+                       "--size", "80", "--preserve-color", "histogram", "-o", tmp_path / "o.png", "-q")
     assert code == 0, err
     w, h = load_image(PHOTOS[0]).size
     assert load_image(tmp_path / "o.png").size == (80, round(80 * h / w))
@@ -170,14 +167,6 @@ def test_sanet_options_are_refused_where_they_do_not_belong(tmp_path: Path, data
 
 
 # --- the shipped network, end to end -----------------------------------------------------------
-
-def test_shipped_sanet_is_bundled_and_verified() -> None:
-    entry = weights.get_entry(NETWORK)
-    assert entry.bundled and entry.package == "stylize_cli"
-    assert weights.verify(entry) == {"data/sanet.pt": "ok"}
-    card = weights.local_path(entry, entry.files[0]).with_suffix(".md").read_text()
-    assert "train-decoder" in card and "--arch sanet" in card
-
 
 @pytest.mark.slow
 @pytest.mark.mirror
