@@ -169,7 +169,7 @@ def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
         rng = random.Random(config.seed)
         scale = loss_scale(encoder, [photos.batch(config.batch, rng).to(device) for _ in range(16)])
     else:
-        scale = previous.parts["loss_scale"] if "loss_scale" in previous.parts else {}
+        scale = previous.parts.get("loss_scale", {})
         if not scale:
             raise InputError(f"{resume}: a decoder file without its training state; resume from the "
                              "training checkpoint (-o of the run that made it)")
