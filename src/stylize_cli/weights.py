@@ -334,6 +334,13 @@ def load_checkpoint(path: str | os.PathLike, sha256: str | None = None, *, what:
         raise error(f"{path}: not a {what} ({exc.__class__.__name__})") from None
 
 
+def load_entry(name: str) -> Any:
+    """The checkpoint a manifest entry names (its first file), found or fetched, sha256 checked."""
+    entry = get_entry(name)
+    file = entry.files[0]
+    return load_checkpoint(local_path(entry, file), file.sha256)
+
+
 def converted(name: str, convert: Callable[[Path], dict[str, Any]], *,
               manifest: dict[str, Entry] | None = None) -> dict[str, Any]:
     """A state dict converted from an entry's first file, cached beside it as `<file>.pt`.

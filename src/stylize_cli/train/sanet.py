@@ -183,8 +183,7 @@ def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
     record.config = asdict(config)
     if previous is None:
         if config.from_adain:
-            entry = weights.get_entry(DECODER)
-            shipped = weights.load_checkpoint(weights.local_path(entry, entry.files[0]), entry.files[0].sha256)
+            shipped = weights.load_entry(DECODER)
             trainee.decoder.load_state_dict({k: v.float() for k, v in shipped["decoder"].items()})
             log(f"decoder starts from the shipped adain decoder ({shipped['steps']} steps)")
     else:
