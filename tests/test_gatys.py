@@ -12,6 +12,7 @@ from PIL import Image
 from stylize_cli import Stylizer, api
 from stylize_cli.errors import InputError, Interrupted
 from stylize_cli.images import fit, load_image
+from stylize_cli.layers import GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
 from stylize_cli.losses import judge, style_distance
 from stylize_cli.methods import ProgressEvent
 from stylize_cli.methods.gatys import GatysConfig
@@ -134,14 +135,45 @@ def test_real_preserve_color_keeps_the_photos_colours(mode: str) -> None:
         assert err_kept < 0.01  # the photo's chrominance, exactly, up to 8-bit rounding
 
 
-def test_loss_network_choice_sets_its_own_layers() -> None:
-    from stylize_cli.layers import GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
+def test_loss_network_choice_sets_its_own_defaults() -> None:
+    from stylize_cli.methods.configs import NET_DEFAULTS
 
-    assert GatysConfig().style_layers == GRAM_STYLE_LAYERS and GatysConfig().swag is False
-    mobile = GatysConfig(loss_net="mobilenet")
+    vgg, mobile = GatysConfig(), GatysConfig(loss_net="mobilenet")
+    assert vgg.style_layers == GRAM_STYLE_LAYERS and vgg.init == "content" and vgg.start_size == 256
     assert mobile.style_layers == MOBILENET_STYLE_LAYERS and mobile.content_layer == MOBILENET_CONTENT_LAYER
+    assert mobile.init == "palette" and mobile.scales() == [(128, 100), (256, 50), (512, 25)]
+    assert {k: getattr(mobile, k) for k in NET_DEFAULTS["mobilenet"]} == NET_DEFAULTS["mobilenet"]
+    assert vgg.swag is mobile.swag is False
+    given = GatysConfig(loss_net="mobilenet", start_size=64, content_weight=0.0, init="content")
+    assert (given.start_size, given.content_weight, given.init) == (64, 0.0, "content")
     with pytest.raises(InputError, match="--loss-net resnet: choose one of vgg19, mobilenet"):
         GatysConfig(loss_net="resnet")
+    with pytest.raises(InputError, match="--init paint: choose one of content, palette, noise"):
+        GatysConfig(init="paint")
+
+
+def test_palette_init_takes_the_heaviest_paintings_colours() -> None:
+    from stylize_cli.methods.gatys import Gatys
+
+    gen = torch.Generator().manual_seed(0)
+    photo = torch.rand(1, 3, 24, 32, generator=gen)
+    reddish = torch.rand(1, 3, 20, 20, generator=gen) * torch.tensor([1.0, 0.3, 0.2]).view(1, 3, 1, 1)
+    bluish = torch.rand(1, 3, 20, 20, generator=gen) * torch.tensor([0.2, 0.4, 0.9]).view(1, 3, 1, 1)
+    gatys = Gatys(GatysConfig(init="palette", size=32), torch.device("cpu"))
+    for weights, painting in (([1, 3], bluish), ([3, 1], reddish)):
+        start = gatys._initial(photo, gatys.prepare([reddish, bluish], weights))
+        assert start.shape == photo.shape
+        assert torch.allclose(start.mean((2, 3)), painting.mean((2, 3)), atol=0.02)
+
+
+def test_a_diverging_optimisation_stops_with_an_error_not_a_picture() -> None:
+    from stylize_cli.errors import StylizeError
+    from stylize_cli.methods.gatys import Gatys
+
+    gatys = Gatys(GatysConfig(size=32, iterations=5), torch.device("cpu"))
+    poisoned = torch.full((1, 3, 32, 32), float("nan"))
+    with pytest.raises(StylizeError, match=r"gatys diverged at 32x32 \(1/1\), step 1 .*lower style weight"):
+        gatys.apply(torch.rand(1, 3, 32, 32), gatys.prepare([poisoned], [1]))
 
 
 @pytest.mark.slow
@@ -156,11 +188,35 @@ def test_mobilenet_loss_network_runs_end_to_end(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setenv("STYLIZE_MIRROR", str(need(WEIGHTS_MIRROR)))
     clear()
-    feats = load_mobilenet()(torch.rand(1, 3, 64, 96), ["stem_32", "stage2_24", "stage6_160"])
+    picture = torch.rand(1, 3, 64, 96)
+    feats = load_mobilenet()(picture, ["rgb", "stem_32", "stage2_24", "stage6_160"])
     assert {k: tuple(v.shape[1:]) for k, v in feats.items()} == \
-        {"stem_32": (32, 32, 48), "stage2_24": (24, 16, 24), "stage6_160": (160, 2, 3)}
+        {"rgb": (3, 64, 96), "stem_32": (32, 32, 48), "stage2_24": (24, 16, 24), "stage6_160": (160, 2, 3)}
+    assert feats["rgb"] is picture
     with pytest.raises(InputError, match="did you mean 'stage5_96'"):
         load_mobilenet()(torch.rand(1, 3, 32, 32), ["stage5_69"])
     out = stylize(need(CONTENT), STYLE, method="gatys", loss_net="mobilenet", swag=swag, size=96, start_size=96,
                   iterations=10, device="cpu")
     assert out.size == (96, 64)
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+def test_real_mobilenet_defaults_transfer_style_and_keep_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The residual loss network's defaults at 256 px, judged on VGG-19 (a cross-network check). Their bar,
+    style ratio <= 0.25 with content ratio <= 0.6, is a mean over bench/swag.py's 8 pairs (0.235 / 0.581);
+    single pairs spread about 0.1 either side, so one pair gets that much room. And the palette taken."""
+    from stylize_cli import ops
+    from stylize_cli.models.cache import clear
+
+    from .conftest import WEIGHTS_MIRROR
+
+    monkeypatch.setenv("STYLIZE_MIRROR", str(need(WEIGHTS_MIRROR)))
+    clear()
+    photo, painting = load_image(need(CONTENT)).rgb, load_image(STYLE).rgb
+    out = load_image(stylize(CONTENT, STYLE, loss_net="mobilenet", size=256, device="cpu")).rgb
+    scores = judge(load_vgg19(), out, photo, painting)
+    assert scores["style_ratio"] <= 0.35, scores
+    assert scores["content_ratio"] <= 0.7, scores
+    chroma = lambda x: ops.rgb_to_yiq(x)[:, 1:].mean((2, 3))  # noqa: E731
+    assert (chroma(out) - chroma(painting)).norm() < 0.5 * (chroma(photo) - chroma(painting)).norm()

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from ..errors import Interrupted
-from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS
+from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, net_defaults
 from ..stop import sigterm_as_interrupt
 from .console import ProgressBar, count_bar, say
 
@@ -84,16 +84,17 @@ def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           f"for pictures over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain and sanet {ADAIN_TILE} px, "
                           f"cin {CIN_TILE} px]"),
         click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
-                                                    "scale (x2) gets half. [default: 25 on vgg19, 100 on mobilenet]"),
-        click.option("--start-size", type=int,
-                     help=f"gatys: coarsest scale in px; scales double up to --size. {_defaults('start_size')}"),
+                                                    f"scale (x2) gets half. [default: {net_defaults('iterations')}]"),
+        click.option("--start-size", type=int, help="gatys: coarsest scale in px; scales double up to --size. "
+                                                    f"[default: {net_defaults('start_size')}]"),
         click.option("--content-weight", type=float,
-                     help=f"gatys: higher keeps more of the photo. {_defaults('content_weight')}"),
+                     help=f"gatys: higher keeps more of the photo. [default: {net_defaults('content_weight')}]"),
         click.option("--tv-weight", type=float, help=f"gatys: smoothness (total variation). {_defaults('tv_weight')}"),
         click.option("--optimizer", type=_choices("optimizer"),
                      help=f"gatys: L-BFGS converges in fewer steps; Adam uses less memory. {_defaults('optimizer')}"),
-        click.option("--init", type=_choices("init"), help=f"gatys: start from the photo or from noise. "
-                                                           f"{_defaults('init')}"),
+        click.option("--init", type=_choices("init"),
+                     help="gatys: start from the photo, from the photo recoloured with the painting's palette, "
+                          f"or from noise. [default: {net_defaults('init')}]"),
         click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
                                                                  f"results. {_defaults('pooling')}"),
         click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),

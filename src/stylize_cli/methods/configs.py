@@ -94,26 +94,44 @@ class CinConfig:
         check(self)
 
 
+#: gatys defaults that depend on the loss network; a None field of GatysConfig takes its network's.
+#: vgg19: starting from the photo, 25 iterations with style weight 2 reach the judge's bar (style
+#: <= 0.2, content <= 0.5) on unseen pairs in under half the time neural-style-pt's defaults take
+#: (bench/neural_style.py). mobilenet: iterations cost about a tenth, and it needs more of them and
+#: a coarser start; style to 1/8 resolution and content at 1/8, from the photo recoloured with the
+#: painting's palette (bench/swag.py)
+NET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vgg19": {"start_size": 256, "iterations": 25, "content_weight": 0.15, "style_weight": 2.0,
+              "init": "content", "style_layers": GRAM_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
+    "mobilenet": {"start_size": 128, "iterations": 100, "content_weight": 0.05, "style_weight": 5.0,
+                  "init": "palette", "style_layers": MOBILENET_STYLE_LAYERS,
+                  "content_layer": MOBILENET_CONTENT_LAYER},
+}
+
+
+def net_defaults(name: str) -> str:
+    """A gatys field's defaults per loss network, for help texts: 'vgg19 25, mobilenet 100'."""
+    return ", ".join(f"{net} {values[name]:g}" if isinstance(values[name], float) else f"{net} {values[name]}"
+                     for net, values in NET_DEFAULTS.items())
+
+
 @dataclass(frozen=True)
 class GatysConfig:
     size: int = option(512, min=16)  #: long side of the output, px
     style_size: int | None = option(None, min=16)  #: style images' long side; None = as given
-    start_size: int = option(256, min=16)  #: the coarsest scale; scales double up to `size`
-    #: at the coarsest scale; each finer scale gets half. None: 25 on vgg19 (starting from the photo,
-    #: with style_weight 2, they reach the judge's bar, style <= 0.2 and content <= 0.5, on unseen pairs
-    #: in under half the time neural-style-pt's defaults take: bench/neural_style.py); 100 on mobilenet,
-    #: whose iterations cost 0.1-0.2x and which needs more of them (bench/swag.py)
-    iterations: int | None = option(None, min=1)
-    content_weight: float = option(0.15, min=0)
-    style_weight: float = option(2.0, min=0)  #: multiplies every style's loss (and each -w)
+    start_size: int | None = option(None, min=16)  #: the coarsest scale; scales double up to `size`
+    iterations: int | None = option(None, min=1)  #: at the coarsest scale; each finer scale gets half
+    content_weight: float | None = option(None, min=0)
+    style_weight: float | None = option(None, min=0)  #: multiplies every style's loss (and each -w)
     tv_weight: float = option(2.0, min=0)
     optimizer: Literal["lbfgs", "adam"] = option("lbfgs", choices=("lbfgs", "adam"))
     learning_rate: float | None = option(None, min=0)  #: Adam only (default 0.02)
-    init: Literal["content", "noise"] = option("content", choices=("content", "noise"))
+    #: the photo, the photo recoloured with the (first) painting's colour mean and covariance, or noise
+    init: Literal["content", "palette", "noise"] | None = option(None, choices=("content", "palette", "noise"))
     pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))  #: vgg19 only
     seed: int | None = 0
     #: the network whose features define content and style: VGG-19, or MobileNet-v2 (residual, about
-    #: 10x cheaper per iteration; needs SWAG)
+    #: 10x cheaper per iteration)
     loss_net: Literal["vgg19", "mobilenet"] = option("vgg19", choices=LOSS_NETS)
     #: softmax-smoothed activations (SWAG, Wang et al. 2021, eq. 11). Off by default for both networks:
     #: on MobileNet-v2 the paper's softmax made results worse, not better (bench/swag.py)
@@ -123,13 +141,9 @@ class GatysConfig:
 
     def __post_init__(self) -> None:
         check(self)
-        vgg = self.loss_net == "vgg19"
-        if self.style_layers is None:
-            object.__setattr__(self, "style_layers", GRAM_STYLE_LAYERS if vgg else MOBILENET_STYLE_LAYERS)
-        if self.iterations is None:
-            object.__setattr__(self, "iterations", 25 if vgg else 100)
-        if self.content_layer is None:
-            object.__setattr__(self, "content_layer", GRAM_CONTENT_LAYER if vgg else MOBILENET_CONTENT_LAYER)
+        for name, value in NET_DEFAULTS[self.loss_net].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     def scales(self) -> list[tuple[int, int]]:
         """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""

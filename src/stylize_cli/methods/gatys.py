@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import ops
-from ..errors import InputError, Interrupted
+from ..errors import InputError, Interrupted, StylizeError
 from ..images import fit, resize
 from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
@@ -53,9 +53,11 @@ class Gatys:
 
     def _features(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         """The loss network's features, softmax-smoothed when SWAG is on (content and style alike,
-        as the paper does)."""
+        as the paper does; not the picture itself, MobileNet's "rgb", which is no activation)."""
         feats = self.net(image, layers)
-        return {k: ops.swag(v) for k, v in feats.items()} if self.config.swag else feats
+        if not self.config.swag:
+            return feats
+        return {k: v if k == "rgb" else ops.swag(v) for k, v in feats.items()}
 
     def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> GatysPrepared:
         proportions, total = mixing_weights(weights)
@@ -88,7 +90,7 @@ class Gatys:
             for index, (size, steps) in enumerate(scales, start=1):
                 target = fit(content, size)
                 if image is None:
-                    image = self._initial(target)
+                    image = self._initial(target, prepared)
                 else:
                     image = resize(image, tuple(target.shape[-2:]))
                 stage = f"{target.shape[-1]}x{target.shape[-2]} ({index}/{len(scales)})"
@@ -99,9 +101,12 @@ class Gatys:
         assert image is not None
         return image
 
-    def _initial(self, content: torch.Tensor) -> torch.Tensor:
+    def _initial(self, content: torch.Tensor, prepared: GatysPrepared) -> torch.Tensor:
         if self.config.init == "content":
             return content.clone()
+        if self.config.init == "palette":  # the heaviest-weighted painting's colours
+            heaviest = max(range(len(prepared.styles)), key=prepared.weights.__getitem__)
+            return ops.match_color(content, prepared.styles[heaviest])
         gen = torch.Generator().manual_seed(self.config.seed or 0)
         return torch.rand(content.shape, generator=gen).to(content)
 
@@ -137,6 +142,9 @@ class Gatys:
                 if cfg.optimizer == "adam":
                     with torch.no_grad():
                         x.clamp_(0, 1)
+                if not torch.isfinite(x).all():
+                    raise StylizeError(f"gatys diverged at {stage}, step {step} (the picture became NaN); "
+                                       + ("try --no-swag" if cfg.swag else "try a lower style weight (-w)"))
                 if progress:
                     progress(ProgressEvent(stage, step, steps, dict(last)))
         except KeyboardInterrupt:

@@ -1,11 +1,13 @@
 """MobileNet-v2 as a loss network: the trunk of Magenta's style predictor with named layers.
 
 The only residual network whose weights stylize has (already converted for
-`--method cin`). Its deep activations are peaky, which is why style transfer on
-it needs SWAG (`ops.swag`, Wang et al. 2021); the layers are named by stage and
-channel count (`layers.MOBILENET_LAYERS`), and the forward pass stops after the
-deepest layer asked for, like VGG19's.
-"""
+`--method cin`). Wang et al. 2021 found residual networks' deep activations
+peaky and smoothed them with SWAG (`ops.swag`); this one's Gram matrices are
+about as flat as VGG-19's and the softmax hurts (bench/swag.py), so gatys uses
+it without, with style measured no deeper than 1/8 resolution. The layers are
+named by stage and channel count, after "rgb", the picture itself
+(`layers.MOBILENET_LAYERS`); the forward pass stops after the deepest layer
+asked for, like VGG19's."""
 
 from __future__ import annotations
 
@@ -41,10 +43,9 @@ class MobileNetFeatures(nn.Module):
             hint = difflib.get_close_matches(name, MOBILENET_LAYERS, n=1)
             raise InputError(f"unknown MobileNet-v2 layer '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
         deepest = max(MOBILENET_LAYERS.index(name) for name in wanted)
-        x = self.stem(image)
-        out = {MOBILENET_LAYERS[0]: x}
-        for name, stage in zip(MOBILENET_LAYERS[1:deepest + 1], self.stages, strict=False):
-            x = stage(x)
+        x, out = image, {MOBILENET_LAYERS[0]: image}
+        for name, module in zip(MOBILENET_LAYERS[1:deepest + 1], (self.stem, *self.stages), strict=False):
+            x = module(x)
             out[name] = x
         return {name: out[name] for name in wanted}
 
