@@ -126,7 +126,7 @@ class GatysConfig:
     tv_weight: float = option(2.0, min=0)
     optimizer: Literal["lbfgs", "adam"] = option("lbfgs", choices=("lbfgs", "adam"))
     learning_rate: float | None = option(None, min=0)  #: Adam only (default 0.02)
-    #: the photo, the photo recoloured with the (first) painting's colour mean and covariance, or noise
+    #: the photo, the photo recoloured with the heaviest-weighted painting's colour mean and covariance, or noise
     init: Literal["content", "palette", "noise"] | None = option(None, choices=("content", "palette", "noise"))
     pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))  #: vgg19 only
     seed: int | None = 0
