@@ -4,11 +4,11 @@
   vgg19, mobilenet and mobilenet+swag with the same schedule (L-BFGS iterations from --start-size,
   half at each finer scale), each network's other defaults; seconds for the whole optimisation,
   as a ratio to vgg19's, and peak RSS (each run in its own process).
-- peakiness: the paper's diagnosis, per style layer of both networks on the pairs' paintings:
-  the Gram matrix normalised to sum 1 (absolute values), its maximum and its entropy over
-  log(number of entries), without and with the softmax; and the entropy of the softmax itself.
+- peakiness: the paper's diagnosis, per layer (VGG-19's style layers, every MobileNet stage) on
+  the pairs' paintings: the Gram matrix normalised to sum 1 (absolute values), its maximum and its
+  entropy over log(number of entries), without and with the softmax; and the softmax's entropy.
 
-    STYLIZE_MIRROR=../shared/weights python bench/swag.py [--sizes 256 512] [--pairs 4]
+    STYLIZE_MIRROR=../shared/weights python bench/swag.py [--sizes 256 512] [--pairs 8]
         [--iterations 100] [--start-size 128] [--save DIR] [--json out.json]
 """
 
@@ -127,9 +127,9 @@ def main() -> None:
         vgg_time = statistics.mean(r["seconds"] for r in runs if r["size"] == size and r["config"] == "vgg19") \
             if "vgg19" in args.configs else float("nan")
         for name in args.configs:
-            mine = [r for r in runs if r["size"] == size and r["config"] == name and "diverged" not in r]
-            row = {"size": size, "config": name, "diverged": sum(r["size"] == size and r["config"] == name
-                                                                 and "diverged" in r for r in runs),
+            both = [r for r in runs if r["size"] == size and r["config"] == name]
+            mine = [r for r in both if "diverged" not in r]
+            row = {"size": size, "config": name, "diverged": len(both) - len(mine),
                    **{k: statistics.mean(r[k] for r in mine) if mine else math.nan
                       for k in ("style_ratio", "content_ratio", "seconds", "peak_rss_mb")}}
             row["time_vs_vgg19"] = row["seconds"] / vgg_time
@@ -138,7 +138,7 @@ def main() -> None:
                   f"{row['seconds']:8.1f} {row['time_vs_vgg19']:8.2f} {row['peak_rss_mb']:8.0f} "
                   f"{row['diverged']:>5}/{len(pairs)}")
     peaks = peakiness(pairs)
-    print("\npeakiness of the style layers' Gram matrices on the paintings (normalised to sum 1; mean over "
+    print("\npeakiness of each layer's Gram matrices on the paintings (normalised to sum 1; mean over "
           "paintings): maximum and entropy / log(entries), without and with SWAG; and the softmax's own "
           "entropy / log(activations)")
     print(f"{'net':10} {'layer':11} {'max':>8} {'entropy':>8} {'swag max':>9} {'swag ent':>9} {'softmax ent':>12}")

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from ..errors import Interrupted
-from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, net_defaults
+from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, net_defaults, shown
 from ..stop import sigterm_as_interrupt
 from .console import ProgressBar, count_bar, say
 
@@ -37,8 +37,7 @@ def _defaults(name: str, none: dict[str, str] | None = None) -> str:
     for method, config in CONFIGS.items():
         for f in fields(config):
             if f.name == name:
-                parts[method] = (none or {}).get(method, "none") if f.default is None else f"{f.default:g}" \
-                    if isinstance(f.default, float) else str(f.default)
+                parts[method] = (none or {}).get(method, "none") if f.default is None else shown(f.default)
     if len(set(parts.values())) == 1:
         return f"[default: {next(iter(parts.values()))}]"
     return "[default: " + "; ".join(f"{m} {v}" for m, v in parts.items()) + "]"

@@ -109,10 +109,14 @@ NET_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def shown(value: Any) -> str:
+    """A default as help texts show it: floats without trailing zeros (0.15, 2)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def net_defaults(name: str) -> str:
     """A gatys field's defaults per loss network, for help texts: 'vgg19 25, mobilenet 100'."""
-    return ", ".join(f"{net} {values[name]:g}" if isinstance(values[name], float) else f"{net} {values[name]}"
-                     for net, values in NET_DEFAULTS.items())
+    return ", ".join(f"{net} {shown(values[name])}" for net, values in NET_DEFAULTS.items())
 
 
 @dataclass(frozen=True)
