@@ -26,10 +26,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 from peak import measure  # noqa: E402
 
-from stylize_cli import clips, temporal  # noqa: E402 (the package under test)
+from stylize_cli import temporal  # noqa: E402 (the package under test)
 from stylize_cli.samples import PAINTING, data_path  # noqa: E402
+from tests import clips  # noqa: E402 (test clips with known motion; not part of the package)
 
 PHOTO = ROOT.parent / "shared" / "images" / "content" / "avril.jpg"  # the largest sample photo, 1680x1050
 

@@ -144,7 +144,8 @@ def test_sigkill_leaves_no_partial_outputs_and_a_rerun_finishes(tmp_path: Path) 
     records = [json.loads(line) for line in rerun.stdout.splitlines()]
     assert rerun.returncode == 0, rerun.stderr
     assert sum(r["status"] == "skipped" for r in records) == len(written)
-    assert len(list(out.glob("*.jpg"))) == 16 and not list(out.glob(".*"))  # no temp file left
+    assert len(list(out.glob("*.jpg"))) == 16 and not list(out.glob(".*.part"))  # no temp file left
+    assert len(list(out.glob(".*.jpg.stylize.json"))) >= 16 - len(written)  # what made each new output
 
 
 @pytest.mark.mirror
@@ -183,7 +184,7 @@ def test_photos_of_one_size_go_through_the_network_together(tmp_path: Path) -> N
     label = style_label(PAINTING)
     calls: list[int] = []
     original = stylizer.method.apply
-    stylizer.method.apply = lambda x, p, progress=None: calls.append(len(x)) or original(x, p)  # type: ignore
+    stylizer.method.apply = lambda x, p, progress=None, **call: calls.append(len(x)) or original(x, p)  # type: ignore
     one = run(plan([src], tmp_path / "one", [PAINTING]), {label: stylizer}, batch_size=1)
     assert calls == [1, 1, 1, 1]
     calls.clear()
@@ -212,7 +213,7 @@ def test_several_styles_without_mix_batch_per_style(tmp_path: Path) -> None:
     for style in (PAINTING, second):
         stylizer = Stylizer(style, size=64, device="cpu")
         original = stylizer.method.apply
-        stylizer.method.apply = (lambda x, p, progress=None, original=original:  # type: ignore
+        stylizer.method.apply = (lambda x, p, progress=None, original=original, **call:  # type: ignore
                                  calls.append(len(x)) or original(x, p))
         stylizers[style_label(style)] = stylizer
     jobs = plan([src], tmp_path / "out", [PAINTING, second])
@@ -265,3 +266,85 @@ def test_ctrl_c_or_sigterm_stops_the_whole_batch(tmp_path: Path, signum: int) ->
     assert "interrupted: 1 done, 0 skipped, 0 failed" in err, err
     assert sorted(p.name for p in out.iterdir()) == [Path(first["output"]).name]  # no .part file
     assert is_complete(Path(first["output"]))
+
+
+def _run(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(stylize_cmd(*args), capture_output=True, text=True, check=False)
+
+
+def test_two_jobs_never_share_an_output(tmp_path: Path) -> None:
+    """Two `done` records and one file, before: x.jpg in two folders, x.png beside x.PNG, --name."""
+    a, b, c = tmp_path / "A", tmp_path / "B", tmp_path / "C"
+    for folder in (a, b, c):
+        folder.mkdir()
+    shutil.copy(PHOTOS[0], a / "x.jpg")
+    shutil.copy(PHOTOS[1], b / "x.jpg")
+    Image.open(PHOTOS[0]).save(c / "y.png")
+    Image.open(PHOTOS[1]).save(c / "y.PNG")
+    shutil.copy(PHOTOS[2], c / "z.jpg")
+    out = tmp_path / "out"
+    for sources, template, first, second in (([a, b], "{stem}_{style}{suffix}", a / "x.jpg", b / "x.jpg"),
+                                             ([c], "{stem}_{style}{suffix}", c / "y.PNG", c / "y.png"),
+                                             ([c], "same.jpg", c / "y.PNG", c / "y.png")):
+        with pytest.raises(InputError) as caught:
+            plan(sources, out, [PAINTING], template=template)
+        assert str(first) in str(caught.value) and str(second) in str(caught.value)
+        done = _run(*sources, "--name", template, "-s", PAINTING, "-o", out, *FAST)
+        assert done.returncode == 2 and "would both be written to" in done.stderr, done.stderr
+        assert str(first) in done.stderr and str(second) in done.stderr and not out.exists()
+
+
+def test_a_glob_keeps_the_tree_below_its_folders(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    for day in ("mon", "tue"):
+        (shots / day).mkdir(parents=True)
+        Image.open(PHOTOS[0]).resize((40, 30)).save(shots / day / "x.png")
+    jobs = plan([str(shots / "**" / "*.png")], tmp_path / "out", [PAINTING], recursive=True)
+    assert sorted(j.output.relative_to(tmp_path / "out").as_posix() for j in jobs) == [
+        "mon/x_woman_with_hat_matisse.png", "tue/x_woman_with_hat_matisse.png"]
+
+
+def test_a_batch_never_writes_over_its_inputs(tmp_path: Path) -> None:
+    shutil.copy(PHOTOS[0], tmp_path / "a.jpg")
+    shutil.copy(PHOTOS[1], tmp_path / "b.jpg")
+    before = (tmp_path / "a.jpg").read_bytes()
+    done = _run(tmp_path / "a.jpg", tmp_path / "b.jpg", "-s", PAINTING, "-o", tmp_path, "--name", "{stem}{suffix}",
+                *FAST)
+    assert done.returncode == 1 and "is one of the batch's own inputs" in done.stderr, done.stderr
+    assert (tmp_path / "a.jpg").read_bytes() == before
+
+
+def test_dry_run_lists_the_plan_and_what_would_be_skipped(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out).mkdir()
+    shutil.copy(PHOTOS[0], out / "chicago_woman_with_hat_matisse.jpg")
+    done = _run(photos, "-s", PAINTING, "-o", out, "--dry-run", "--json")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [(Path(r["output"]).name, r["status"]) for r in records] == [
+        ("chicago_woman_with_hat_matisse.jpg", "exists"), ("corrupt_woman_with_hat_matisse.jpg", "planned"),
+        ("empty_woman_with_hat_matisse.png", "planned")]
+    assert sorted(p.name for p in out.iterdir()) == ["chicago_woman_with_hat_matisse.jpg"]  # wrote nothing
+    text = _run(photos, "-s", PAINTING, "-o", out, "--dry-run")
+    assert "skip  " in text.stdout and "2 to make, 1 would be skipped" in text.stderr
+
+
+def test_a_rerun_with_other_settings_says_so(tmp_path: Path) -> None:
+    """A rerun with another --alpha once said "0 done, 2 skipped" and kept the old pictures silently."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for photo in PHOTOS[:2]:
+        shutil.copy(photo, src)
+    out = tmp_path / "out"
+    assert _run(src, "-s", PAINTING, "-o", out, *FAST).returncode == 0
+    first = {p.name: p.read_bytes() for p in out.glob("*.jpg")}
+    same = _run(src, "-s", PAINTING, "-o", out, *FAST)
+    assert "0 done, 2 skipped, 0 failed" in same.stderr, same.stderr
+    other = _run(src, "-s", PAINTING, "-o", out, "--alpha", "0.5", "--json", *FAST)
+    assert "0 done, 2 skipped (2 made with other settings: --overwrite redoes them)" in other.stderr, other.stderr
+    assert all(json.loads(line)["note"].startswith("made with other settings") for line in other.stdout.splitlines())
+    redo = _run(src, "-s", PAINTING, "-o", out, "--alpha", "0.5", "--overwrite", *FAST)
+    assert "2 done, 0 skipped" in redo.stderr
+    assert all(first[p.name] != p.read_bytes() for p in out.glob("*.jpg"))
+    after = _run(src, "-s", PAINTING, "-o", out, "--alpha", "0.5", *FAST)
+    assert "0 done, 2 skipped, 0 failed" in after.stderr, after.stderr

@@ -133,7 +133,7 @@ def test_predicted_style_cuts_the_judges_ratio() -> None:
 def test_styles_mix_as_a_convex_combination() -> None:
     a, b = Style("a", [1.0] * 100), Style("b", [-1.0] * 50 + [3.0] * 50)
     stylizer = Stylizer([a, b], method="cin", style_weights=[3, 1], device="cpu")
-    mixed = stylizer._prepare(torch.rand(1, 3, 32, 32)).vector
+    mixed = stylizer.prepare(torch.rand(1, 3, 32, 32)).vector
     expected = 0.75 * a.tensor() + 0.25 * b.tensor()
     torch.testing.assert_close(mixed, expected)
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -223,3 +224,92 @@ def test_commands_that_compute_nothing_do_not_import_torch() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr[-500:]
+
+
+def test_one_photo_never_replaces_its_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o photo.jpg` once exited 0 and the original was gone; so did `-o painting.jpg`."""
+    monkeypatch.chdir(tmp_path)
+    photo, painting = tmp_path / "photo.jpg", tmp_path / "painting.jpg"
+    photo.write_bytes(CONTENT.read_bytes())
+    painting.write_bytes(STYLE.read_bytes())
+    (tmp_path / "link.jpg").symlink_to(photo)
+    os.link(painting, tmp_path / "hard.jpg")
+    originals = {p: p.read_bytes() for p in (photo, painting)}
+    for target in ("photo.jpg", "./photo.jpg", str(photo), "sub/../photo.jpg", "painting.jpg", "link.jpg",
+                   "hard.jpg"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        code, err = invoke("run", "photo.jpg", "-s", "painting.jpg", "-o", target, *FAST)
+        assert_one_line_error(code, err, "writing there would replace it")
+    assert all(p.read_bytes() == data for p, data in originals.items())
+    code, err = invoke("run", "photo.jpg", "-s", "painting.jpg", "--mask", "photo.jpg", "-o", "photo.jpg", *FAST)
+    assert code in (1, 2) and photo.read_bytes() == originals[photo]
+
+
+def test_one_photo_into_a_new_folder_and_mixes_named_by_all_their_styles(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, err = invoke("run", CONTENT, "-s", STYLE, "-o", "newdir/", *FAST)
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == ["chelsea_stylized_woman_with_hat_matisse.jpg"]
+    other = tmp_path / "other.jpg"
+    other.write_bytes(PHOTOS[1].read_bytes())
+    for weights, name in (([], "chelsea_stylized_woman_with_hat_matisse+other.jpg"),
+                          (["-w", "2", "-w", "1"], "chelsea_stylized_woman_with_hat_matisse2+other1.jpg")):
+        code, err = invoke("run", CONTENT, "-s", STYLE, "-s", other, *weights, *FAST)
+        assert code == 0 and (tmp_path / name).is_file(), (name, err)
+
+
+def test_dry_run_says_what_would_be_written_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "o.jpg"
+    result = CliRunner().invoke(cli, ["run", str(CONTENT), "-s", str(STYLE), "-o", str(out), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"input": str(CONTENT), "output": str(out), "status": "planned"}
+    assert not out.exists()
+
+
+def test_a_transparent_png_into_jpeg_goes_onto_white(tmp_path: Path) -> None:
+    """The pixels behind a cut-out used to show in a JPEG: alpha was dropped, not composited."""
+    src = tmp_path / "cutout.png"
+    with Image.open(CONTENT) as im:
+        rgba = im.convert("RGBA").resize((64, 64))
+    alpha = Image.new("L", (64, 64), 255)
+    alpha.paste(0, (0, 0, 32, 64))  # the left half is cut out
+    rgba.putalpha(alpha)
+    rgba.save(src)
+    result = CliRunner().invoke(cli, ["run", str(src), "-s", str(STYLE), "--size", "64", "-o", str(tmp_path / "o.jpg")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("transparent parts are put on white") == 1
+    with Image.open(tmp_path / "o.jpg") as out:
+        pixels = np.asarray(out.convert("RGB"), dtype=float)
+    assert pixels[:, :28].min() > 245  # white where it was transparent (JPEG blurs the edge)
+    assert pixels[:, 36:].mean() < 200  # the painted photo where it was opaque
+
+
+def test_mistakes_are_usage_errors_before_any_work(tmp_path: Path) -> None:
+    """Exit 2 (the README's status for a bad command line), found before "Stylizing"."""
+    two = ["-s", STYLE, "-s", PHOTOS[1]]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(CONTENT.read_bytes())
+    cases = [
+        ([CONTENT, "-s", STYLE, "--iterations", "5"], "--iterations is not an option of adain"),
+        ([folder, "-s", STYLE, "--shard", "0/2"], "--shard 0/2: K must be between 1 and 2"),
+        ([folder, "-s", STYLE, "--name", "{bogus}.jpg"], "--name '{bogus}.jpg': unknown field 'bogus'"),
+        ([folder, "-s", STYLE, "--name", "{stem}"], "which has no image extension"),
+        ([CONTENT, "-s", STYLE, "--mask", PHOTOS[1]], "--mask needs exactly two styles"),
+        ([CONTENT, *two, "-w", "0", "-w", "0"], "--style-weight must be non-negative with a positive sum"),
+        ([CONTENT, "-s", STYLE, "--size", "100000"], "--size 100000 allows pictures of up to 10,000 megapixels"),
+        ([CONTENT, "-s", STYLE, "--precision", "fp16", "--device", "cpu"], "--precision fp16 has no fast arithmetic"),
+    ]
+    for args, needle in cases:
+        out = tmp_path / "out" if args[0] == folder else tmp_path / "o.jpg"
+        code, err = invoke("run", *args, "-o", out)
+        assert code == 2 and needle in err and "Traceback" not in err, (args, err)
+        assert "Stylizing" not in err
+    assert not (tmp_path / "o.jpg").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_bad_pixel_limit_is_an_error_not_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLIZE_MAX_PIXELS", "abc")
+    code, err = invoke("run", CONTENT, "-s", STYLE, "-o", tmp_path / "o.jpg", *FAST)
+    assert_one_line_error(code, err, "STYLIZE_MAX_PIXELS='abc': not a positive whole number")

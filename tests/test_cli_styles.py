@@ -54,8 +54,7 @@ def test_cin_two_style_mix_and_gallery_name(tmp_path: Path) -> None:
 
 def test_gatys_options_are_refused_for_cin(tmp_path: Path) -> None:
     code, _, err = run("run", PHOTO, "--method", "cin", "-s", PAINTING, "--iterations", "5", "-o", tmp_path / "o.jpg")
-    assert code == 1 and err.startswith("stylize: error: method 'cin' has no option iterations "
-                                        "(it is gatys's: use --method gatys)")
+    assert code == 2 and "--iterations is not an option of cin (it is gatys's: use method gatys)" in err
 
 
 def test_styles_list_and_show() -> None:

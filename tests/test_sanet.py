@@ -163,7 +163,7 @@ def test_sanet_options_are_refused_where_they_do_not_belong(tmp_path: Path, data
     code, err = invoke("run", PHOTOS[0], "-s", "starry-night", "-m", "sanet", "-o", tmp_path / "o.png")
     assert code == 1 and "sanet takes style images" in err
     code, err = invoke("run", PHOTOS[0], "-s", PAINTING, "-m", "sanet", "--mask", PAINTING, "-o", tmp_path / "o.png")
-    assert code == 1 and "has no option mask (it is adain's" in err
+    assert code == 2 and "--mask is not an option of sanet (it is adain's" in err
 
 
 # --- the shipped network, end to end -----------------------------------------------------------

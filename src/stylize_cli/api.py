@@ -5,6 +5,9 @@ The CLI is a thin layer over `stylize()` and `Stylizer`; tests call them directl
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +21,10 @@ from . import styles as styles_module
 from .devices import pick_device
 from .errors import InputError, Interrupted, OptionError
 from .images import ImageSource, LoadedImage, fit, load_image, resize, to_pil
-from .methods import ProgressCallback
+from .limits import check_side
+from .methods import ProgressCallback, mixing_weights
 from .styles import Style, StyleSpec
+from .temporal import ShotHook
 
 ColorMode = Literal["luminance", "histogram"]
 COLOR_MODES = ("luminance", "histogram")
@@ -49,6 +54,8 @@ class Stylizer:
                              "images; give one weight per style, in the same order")
         if preserve_color not in (None, *COLOR_MODES):
             raise InputError(f"unknown colour mode '{preserve_color}': choose {' or '.join(COLOR_MODES)}")
+        mixing_weights(style_weights)  # all zero, or a negative one: refused before any work
+        self.specs = specs
         self.styles = [_resolve(spec) for spec in specs]
         if method == "auto":  # a named style or style file implies the network it drives
             method = "cin" if any(isinstance(s, Style) for s in self.styles) else "adain"
@@ -58,8 +65,15 @@ class Stylizer:
         if style_size is not None:
             options["style_size"] = style_size  # each method sizes its own style input
         if max_size is not None and max_size < MIN_MAX_SIZE:
-            raise OptionError(f"--max-size must be at least {MIN_MAX_SIZE}, got {max_size}")
+            raise OptionError("max_size", f"must be at least {MIN_MAX_SIZE}, got {max_size}")
+        check_side("max_size", max_size)
         self.device = device if isinstance(device, torch.device) else pick_device(device)
+        methods.configure(method, **options)  # unknown options and bounds first: they name the method
+        if options.get("mask") is not None and len(specs) != 2:
+            raise OptionError("mask", f"needs exactly two styles (white areas, black areas), got {len(specs)}")
+        if options.get("precision") == "fp16" and self.device.type == "cpu":
+            raise OptionError("precision", "fp16 has no fast arithmetic on a CPU (it runs many times slower than "
+                                           "fp32 there); use fp32, or bf16 on a processor with bf16 instructions")
         self.method = methods.create(method, self.device, **options)
         self.preserve_color = preserve_color
         self.style_weights = [float(w) for w in style_weights]
@@ -68,27 +82,43 @@ class Stylizer:
         self.max_size = max_size
         self._prepared: Any = None
 
-    def _prepare(self, content: torch.Tensor) -> Any:
-        """Styles depend on the content only when colour is preserved."""
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Everything that decides the pictures this stylizer makes, as JSON values: a batch keeps
+        it beside each output, so a rerun with other settings knows the output is not its own."""
+        config = {f.name: getattr(self.method.config, f.name) for f in dataclasses.fields(self.method.config)}
+        styles = [_identity(spec, style) for spec, style in zip(self.specs, self.styles, strict=True)]
+        return {"method": self.method.name, "styles": styles,
+                "style_weights": self.style_weights, "preserve_color": self.preserve_color,
+                "max_size": self.max_size, **config}
+
+    def prepare(self, content: torch.Tensor) -> Any:
+        """The styles made ready for this content. They depend on it only when colour is preserved;
+        otherwise they are prepared once and reused. A video prepares once, on its first frame."""
         if self.preserve_color is None and self._prepared is not None:
             return self._prepared
         recolour = {"histogram": ops.match_color, "luminance": ops.match_luminance}.get(
             self.preserve_color or "", lambda style, _content: style)
         styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self.styles]
-        self._prepared = self.method.prepare(styles, self.style_weights)
-        return self._prepared
+        prepared = self.method.prepare(styles, self.style_weights)
+        if self.preserve_color is None:
+            self._prepared = prepared
+        return prepared
 
-    def _working(self, rgb: torch.Tensor) -> torch.Tensor:
+    def working(self, rgb: torch.Tensor) -> torch.Tensor:
+        """The picture at the size the method works at (`max_size`), on the device."""
         if self.max_size and max(rgb.shape[-2:]) > self.max_size:  # bound the working resolution
             rgb = fit(rgb, self.max_size)
         return rgb.to(self.device)
 
-    def _run(self, rgb: torch.Tensor, progress: ProgressCallback | None = None) -> torch.Tensor:
+    def _run(self, rgb: torch.Tensor, progress: ProgressCallback | None = None, *,
+             prepared: Any = None, shot: ShotHook | None = None) -> torch.Tensor:
         """The method on pictures of one size at the working size, colours handled around it."""
-        prepared = self._prepare(rgb[:1])
+        if prepared is None:
+            prepared = self.prepare(rgb[:1])
         source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
         try:
-            out = self.method.apply(source, prepared, progress)
+            out = self.method.apply(source, prepared, progress, shot=shot)
         except Interrupted as stop:
             if stop.image is None:
                 raise
@@ -100,11 +130,13 @@ class Stylizer:
             return ops.with_luminance_of(out, resize(content, tuple(out.shape[-2:])))
         return out
 
-    def frames(self, batch: torch.Tensor) -> torch.Tensor:
+    def frames(self, batch: torch.Tensor, *, prepared: Any = None, shot: ShotHook | None = None) -> torch.Tensor:
         """Consecutive frames of a video (Nx3xHxW, 0..1) through the method as one batch; the
-        result at the working size. With colour preservation the batch's first frame stands for
-        the batch."""
-        return self._run(self._working(batch))
+        result at the working size. `prepared` (from `prepare` on the video's first frame) keeps
+        the styles of one video the same from batch to batch; `shot` normalises the frames with
+        their shot's statistics (`temporal.ShotStatistics`). Both belong to the call: one Stylizer
+        can serve several videos at once."""
+        return self._run(self.working(batch), prepared=prepared, shot=shot)
 
     def many(self, images: Sequence[LoadedImage]) -> list[Image.Image]:
         """Several photos at once: those of one working size go through the network as one batch.
@@ -114,7 +146,7 @@ class Stylizer:
         """
         if self.preserve_color or len(images) < 2 or not self.method.batches:
             return [self(image) for image in images]
-        rgbs = [self._working(image.rgb) for image in images]
+        rgbs = [self.working(image.rgb) for image in images]
         results: list[Image.Image | None] = [None] * len(images)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for i, rgb in enumerate(rgbs):
@@ -129,11 +161,23 @@ class Stylizer:
                  progress: ProgressCallback | None = None) -> Image.Image:
         loaded = content if isinstance(content, LoadedImage) else load_image(content)
         try:
-            return to_pil(self._run(self._working(loaded.rgb), progress), loaded.alpha)
+            return to_pil(self._run(self.working(loaded.rgb), progress), loaded.alpha)
         except Interrupted as stop:
             if stop.image is None:
                 raise
             raise Interrupted(to_pil(stop.image, loaded.alpha)) from None
+
+
+def _identity(spec: StyleSpec, resolved: torch.Tensor | Style) -> str:
+    """A style as settings name it, with a hash of what it is made of: a painting replaced, or a
+    style retrained, under the same name is another style."""
+    if isinstance(resolved, Style):
+        made_of = json.dumps([resolved.vector, resolved.sha256]).encode()
+        return f"{resolved.name}:{hashlib.sha256(made_of).hexdigest()[:16]}"
+    if isinstance(spec, (str, os.PathLike)) and Path(spec).is_file():
+        return f"{spec}:{hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]}"
+    pixels = resolved.mul(255).round().to(torch.uint8).numpy().tobytes()
+    return "image:" + hashlib.sha256(pixels).hexdigest()[:16]
 
 
 def _resolve(spec: StyleSpec) -> torch.Tensor | Style:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import glob as globbing
 import hashlib
+import json
 import os
 import re
 import time
@@ -23,11 +24,13 @@ from typing import Any
 
 from PIL import Image
 
-from .errors import ExitStatus, InputError, StylizeError
+from .atomic import atomic_write, file_id, remove_leftovers
+from .errors import ExitStatus, InputError, OptionError, StylizeError
 from .images import IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
 
 DEFAULT_NAME = "{stem}_{style}{suffix}"
 _SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+_MAGIC = set("*?[")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Report:
 
     done: int = 0
     skipped: int = 0
+    stale: int = 0  #: of the skipped, how many were made with other settings
     failed: int = 0
     seconds: float = 0.0
     failures: list[tuple[Job, str]] = field(default_factory=list)
@@ -56,8 +60,9 @@ class Report:
 
     def summary(self) -> str:
         rate = self.done / self.seconds if self.seconds > 0 else 0.0
+        stale = (f" ({self.stale} made with other settings: --overwrite redoes them)" if self.stale else "")
         return (("interrupted: " if self.interrupted else "")
-                + f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
+                + f"{self.done} done, {self.skipped} skipped{stale}, {self.failed} failed in "
                   f"{self.seconds:.1f} s ({rate:.2f} images/s)")
 
 
@@ -71,16 +76,16 @@ def parse_shard(text: str | None, environ: dict[str, str] | None = None) -> tupl
     env = os.environ if environ is None else environ
     match = re.fullmatch(r"(\d+|auto)/(\d+)", text.strip())
     if not match or int(match.group(2)) < 1:
-        raise InputError(f"--shard {text}: expected K/N with 1 <= K <= N, or auto/N")
+        raise OptionError("shard", f"{text}: expected K/N with 1 <= K <= N, or auto/N")
     n = int(match.group(2))
     if match.group(1) == "auto":
         index = env.get("SLURM_ARRAY_TASK_ID") or env.get("JOB_COMPLETION_INDEX")
         if index is None or not index.isdigit():
-            raise InputError("--shard auto/N needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment")
+            raise OptionError("shard", "auto/N needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment")
         return int(index) % n + 1, n
     k = int(match.group(1))
     if not 1 <= k <= n:
-        raise InputError(f"--shard {text}: K must be between 1 and {n}")
+        raise OptionError("shard", f"{text}: K must be between 1 and {n}")
     return k, n
 
 
@@ -107,12 +112,24 @@ def find_inputs(sources: Sequence[str | Path], *, recursive: bool = False, patte
                     found.append((file, file.relative_to(path)))
         elif path.is_file():
             found.append((path, Path(path.name)))
-        elif any(ch in str(source) for ch in "*?["):
+        elif _MAGIC & set(str(source)):
+            root = glob_root(path)
             matches = sorted(Path(p) for p in globbing.glob(str(source), recursive=recursive))
-            found += [(m, Path(m.name)) for m in matches if m.is_file() and m.suffix.lower() in exts]
+            found += [(m, m.relative_to(root)) for m in matches if m.is_file() and m.suffix.lower() in exts]
         else:
             raise InputError(f"{path}: no such file or folder")
     return found
+
+
+def glob_root(pattern: Path) -> Path:
+    """The folders of a pattern before its first wildcard: matches keep their tree below it, as a
+    folder's files do, so `shots/**/*.png` writes `a/x.png` and `b/x.png` apart."""
+    fixed = []
+    for part in pattern.parts[:-1]:
+        if _MAGIC & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path()
 
 
 def style_label(spec: object) -> str:
@@ -120,16 +137,31 @@ def style_label(spec: object) -> str:
     return _SAFE.sub("_", name) or "style"
 
 
-def output_for(root: Path, relative: Path, template: str, style: str) -> Path:
-    """Where a job writes; refuses names that would leave the output folder."""
+def check_template(template: str) -> None:
+    """Refuse a name template that cannot work before planning: unknown fields, names that are not
+    plain file names, or no image extension (every photo would fail the same way)."""
+    name = _name(template, Path("photo.jpg"), "style")
+    if Path(name).suffix.lower() not in SAVE_FORMATS:
+        raise OptionError("template", f"{template!r} gives {name!r}, which has no image extension; end it with "
+                                      "{suffix} or one of " + ", ".join(sorted(SAVE_FORMATS)))
+
+
+def _name(template: str, relative: Path, style: str) -> str:
     suffix = relative.suffix.lower() if relative.suffix.lower() in SAVE_FORMATS else ".png"
     try:
         name = template.format(stem=relative.stem, style=style, suffix=suffix, ext=suffix.lstrip("."))
     except (KeyError, IndexError, ValueError) as exc:
-        raise InputError(f"--name {template!r}: {exc}; use {{stem}}, {{style}}, {{suffix}} or {{ext}}") from None
+        problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise OptionError("template", f"{template!r}: {problem}; use {{stem}}, {{style}}, {{suffix}} or "
+                                      "{ext}") from None
     if "/" in name or "\\" in name or name in ("", ".", ".."):
-        raise InputError(f"--name {template!r} gives {name!r}, which is not a plain file name")
-    target = root / relative.parent / name
+        raise OptionError("template", f"{template!r} gives {name!r}, which is not a plain file name")
+    return name
+
+
+def output_for(root: Path, relative: Path, template: str, style: str) -> Path:
+    """Where a job writes; refuses names that would leave the output folder."""
+    target = root / relative.parent / _name(template, relative, style)
     resolved_root = root.resolve()
     resolved = target.resolve()  # follows symlinks: a link pointing outside is caught here
     if resolved_root not in resolved.parents:
@@ -151,11 +183,28 @@ def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object],
                                  "choose a separate folder")
     labels = ["mix"] if mix else [style_label(s) for s in styles]
     if len(set(labels)) < len(labels):
-        raise InputError("two styles have the same name; outputs would collide (rename one)")
-    jobs = []
-    for file, relative in find_inputs(sources, recursive=recursive, pattern=pattern, extensions=extensions):
-        if in_shard(relative.as_posix(), shard):
-            jobs += [Job(file, output_for(out_dir, relative, template, label), label) for label in labels]
+        raise OptionError("styles", "share a name, so their outputs would collide; rename one")
+    check_template(template)
+    found = find_inputs(sources, recursive=recursive, pattern=pattern, extensions=extensions)
+    jobs, writers = [], {}
+    for file, relative in found:
+        for label in labels:
+            job = Job(file, output_for(out_dir, relative, template, label), label)
+            # Every shard plans every input, so two shards can never write one file unseen.
+            key = os.path.normcase(str(job.output)).casefold()  # x.png and x.PNG, on any file system
+            if key in writers:
+                raise OptionError("output", f"{out_dir}: {writers[key]} and {file} would both be written to "
+                                            f"{job.output}; rename one, or use --name with a field that tells "
+                                            "them apart")
+            writers[key] = file
+            if in_shard(relative.as_posix(), shard):
+                jobs.append(job)
+    read = {file_id(f) for f, _ in found} | {file_id(s) for s in styles if isinstance(s, (str, os.PathLike))}
+    read.discard(None)
+    for job in jobs:
+        if file_id(job.output) in read:
+            raise InputError(f"{job.output}: is one of the batch's own inputs; writing there would replace "
+                             "it, so choose another output folder or --name")
     return jobs
 
 
@@ -169,15 +218,36 @@ def is_complete(path: Path) -> bool:
         return False
 
 
+def settings_file(output: Path) -> Path:
+    """Where the settings that made an output are kept: a hidden file beside it."""
+    return output.with_name(f".{output.name}.stylize.json")
+
+
+def recorded_settings(output: Path) -> dict[str, Any] | None:
+    """The settings an output was made with; None when unknown (made by hand, or before they were kept)."""
+    try:
+        value = json.loads(settings_file(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _save(image: Image.Image, output: Path, settings: dict[str, Any]) -> None:
+    """The picture, then what made it. The old settings go first, so a run killed in between leaves
+    an output whose settings are unknown (skipped) rather than the old run's (wrongly redone)."""
+    settings_file(output).unlink(missing_ok=True)
+    save_image(image, output)
+    with atomic_write(settings_file(output), "w") as fh:
+        json.dump(settings, fh, sort_keys=True)
+
+
 def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
     """Temporary files of a killed run (`.NAME.*.part` beside each output) are removed."""
     names: dict[Path, set[str]] = {}
     for job in jobs:
         names.setdefault(job.output.parent, set()).add(job.output.name)
     for folder, outputs in names.items():
-        for leftover in folder.glob(".*.part"):  # nothing when the folder does not exist yet
-            if any(leftover.name.startswith(f".{name}.") for name in outputs):
-                leftover.unlink(missing_ok=True)
+        remove_leftovers(folder, outputs)
 
 
 Record = dict[str, object]
@@ -196,12 +266,19 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
     report = Report()
     start = time.perf_counter()
     remove_stale_temporaries(jobs)
+    settings = {label: _jsonable(stylizer.settings) for label, stylizer in stylizers.items()}
     todo = [j for j in jobs if overwrite or not is_complete(j.output)]
     pending = set(todo)
     for job in jobs:
         if job not in pending:
             report.skipped += 1
-            on_record(_record(job, "skipped", 0.0, None))
+            made_with = recorded_settings(job.output)
+            stale = made_with is not None and made_with != settings[job.style]
+            report.stale += stale
+            entry = _record(job, "skipped", 0.0, None)
+            if stale:
+                entry["note"] = "made with other settings; --overwrite redoes it"
+            on_record(entry)
 
     def failed(job: Job, exc: BaseException, seconds: float) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -226,7 +303,7 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
         each = (time.perf_counter() - began) / len(group)
         for (job, _), image in zip(group, images, strict=True):
             try:
-                save_image(image, job.output)
+                _save(image, job.output, settings[job.style])
             except _FAILURES as exc:
                 failed(job, exc, each)
                 continue
@@ -279,6 +356,11 @@ def record(input: Path, output: Path, style: str, status: str, seconds: float, e
     """What `--json` prints for one output, the same for one photo and for a batch."""
     return {"input": str(input), "output": str(output), "style": style, "status": status,
             "seconds": round(seconds, 3), "error": error}
+
+
+def _jsonable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as they read back from their file (tuples become lists), so the two compare equal."""
+    return json.loads(json.dumps(settings, default=str))
 
 
 def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:

@@ -37,8 +37,17 @@ class OfflineError(WeightsError, FileNotFoundError):
 
 
 class OptionError(InputError):
-    """An option value outside what the method accepts: the command line reports it as a usage
-    error (exit 2), like a value its parser refused, since the bound lives in the method's config."""
+    """An option value (or combination) that cannot work: the command line reports it as a usage
+    error (exit 2), like a value its parser refused, before any work.
+
+    The message names the option as the Python API does (`alpha must be at most 1`); the command
+    line shows the same sentence with its flag (`--alpha must be at most 1`).
+    """
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(f"{option} {problem}")
+        self.option = option
+        self.problem = problem
 
 
 class Interrupted(KeyboardInterrupt):

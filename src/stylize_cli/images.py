@@ -8,6 +8,7 @@ interrupted run never leaves a half-written image behind.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -21,12 +22,9 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write
 from .errors import InputError, StylizeError
+from .limits import max_pixels
 
 ImageSource = str | os.PathLike | Image.Image
-
-#: Refuse images above this many pixels before decoding them (decompression bombs).
-#: 100 Mpx decodes to ~1.2 GB of float32; override with STYLIZE_MAX_PIXELS.
-DEFAULT_MAX_PIXELS = 100_000_000
 
 #: Output formats by extension; JPEG/WebP get quality 95 (the issue's choice).
 SAVE_FORMATS = {
@@ -54,11 +52,6 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         """(width, height), the PIL convention."""
         return self.rgb.shape[-1], self.rgb.shape[-2]
-
-
-def max_pixels() -> int:
-    value = os.environ.get("STYLIZE_MAX_PIXELS", "")
-    return int(value) if value.isdigit() else DEFAULT_MAX_PIXELS
 
 
 def load_image(source: ImageSource, *, limit: int | None = None) -> LoadedImage:
@@ -177,10 +170,15 @@ def output_format(path: str | os.PathLike) -> str:
 
 def check_writable(path: str | os.PathLike) -> None:
     """Fail before a long run, not after it, when the output cannot be written."""
-    path = Path(path)
     output_format(path)
+    check_destination(path)
+
+
+def check_destination(path: str | os.PathLike) -> None:
+    """The file's folder exists (or is made) and takes a new file: what `atomic_write` will need."""
+    path = Path(path)
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name such as {path / 'out.jpg'}")
+        raise InputError(f"{path}: is a folder; give a file name such as {path / ('out' + (path.suffix or '.jpg'))}")
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -190,12 +188,26 @@ def check_writable(path: str | os.PathLike) -> None:
         raise InputError(f"{path}: cannot write there ({exc.strerror or exc})") from None
 
 
+def flatten(image: Image.Image, fmt: str) -> Image.Image:
+    """A transparent picture on white, for formats without alpha: dropping the alpha channel would
+    show whatever the transparent pixels hold (the network paints them too)."""
+    if fmt not in _flattened:
+        _flattened.add(fmt)
+        logging.getLogger(__name__).warning("%s has no transparency: transparent parts are put on white "
+                                            "(write .png, .webp or .tif to keep them)", fmt)
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, image).convert("RGB")
+
+
+_flattened: set[str] = set()  #: formats already warned about in this process: said once, not per photo
+
+
 def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file in the same folder, then os.replace."""
     path = Path(path)
     fmt = output_format(path)
     if image.mode == "RGBA" and fmt not in _ALPHA_FORMATS:
-        image = image.convert("RGB")  # JPEG/BMP have no alpha channel
+        image = flatten(image, fmt)
     options: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     try:
         with atomic_write(path) as fh:

@@ -28,13 +28,22 @@ from .train import train_decoder, train_style
 from .video import video
 from .weights import weights
 
+#: API argument names whose command-line flag is not simply `--name-with-dashes`
+FLAGS = {"style_weights": "--style-weight", "styles": "--style", "template": "--name", "pattern": "--glob"}
+
+
+def flag(option: str) -> str:
+    """The command-line flag for an API argument name (errors name arguments as the API does)."""
+    return FLAGS.get(option, "--" + option.replace("_", "-"))
+
 
 def _exit_for(exc: BaseException, ctx: click.Context) -> NoReturn:
     """The one mapping from an exception to what the user sees and the exit status."""
     if isinstance(exc, OptionError):  # a bound from a method's config: a usage error like click's own
         name = ctx.invoked_subcommand  # shown with that command's usage line, as click shows its own
         command = ctx.command.get_command(ctx, name) if isinstance(ctx.command, click.Group) and name else None
-        raise click.UsageError(str(exc), click.Context(command, info_name=name, parent=ctx) if command else ctx)
+        message = f"{flag(exc.option)} {exc.problem}"
+        raise click.UsageError(message, click.Context(command, info_name=name, parent=ctx) if command else ctx)
     if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM (see stop.py) and Interrupted
         note = exc.note if isinstance(exc, Interrupted) and exc.note else ""
         say("stylize: interrupted" + (f"; {note}" if note else ""))

@@ -22,6 +22,11 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 frame`, `2 frames`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def warn(message: str) -> None:
     say(f"stylize: warning: {message}")
 

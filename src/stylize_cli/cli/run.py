@@ -53,58 +53,74 @@ def _apply(options: list[Callable[..., Any]], fn: Callable[..., Any]) -> Callabl
     return fn
 
 
-def method_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options handed to the method; None means "the method's default". Bounds are checked by the
-    method's config (a bad value is a usage error), so they are written there only."""
+def method_options(methods: tuple[str, ...] = tuple(CONFIGS), without: tuple[str, ...] = (),
+                   size_help: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Options handed to the method; None means "the method's default". Only those of `methods` are
+    offered (video has no use for gatys's), less `without`. Bounds are checked by the method's config
+    (a bad value is a usage error), so they are written there only."""
+    offered = {f.name for m in methods for f in fields(CONFIGS[m])} - set(without)
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return _apply([o for name, o in _method_options(size_help).items() if name in offered], fn)
+
+    return decorate
+
+
+def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
     own = {"adain": "the photo's own", "cin": "the photo's own", "sanet": "the photo's own"}
-    return _apply([
-        click.option("--size", type=int, help=f"Long side of the output in px. {_defaults('size', own)}"),
-        click.option("--style-size", type=int,
+    return {
+        "size": click.option("--size", type=int,
+                             help=size_help or f"Long side of the output in px. {_defaults('size', own)}"),
+        "style_size": click.option("--style-size", type=int,
                      help="adain, sanet: the long side paintings are seen at (stroke size follows). cin: the style "
                           "predictor's input (shorter side, centre crop). gatys: style images' long side. "
                           + _defaults("style_size", {"gatys": "as given"})),
-        click.option("--alpha", type=float,
+        "alpha": click.option("--alpha", type=float,
                      help="adain, cin, sanet: style strength; below 1 blends toward the photo's own features "
                           "(adain), style vector (cin; a network style then runs as its vector) or attention to "
                           "itself (sanet). "
                           f"{_defaults('alpha')}"),
-        click.option("--mask", type=click.Path(dir_okay=False),
+        "mask": click.option("--mask", type=click.Path(dir_okay=False),
                      help="adain: an image the photo's shape; the first --style goes where it is white, the "
                           "second where it is black."),
-        click.option("--decoder", type=click.Path(dir_okay=False),
+        "decoder": click.option("--decoder", type=click.Path(dir_okay=False),
                      help="adain, sanet: a file from `stylize train-decoder` (--arch sanet for sanet). "
                           "[default: the shipped one]"),
-        click.option("--precision", type=_choices("precision"),
+        "precision": click.option("--precision", type=_choices("precision"),
                      help="adain, cin, sanet: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
                           "[default: adain and sanet bf16 on CUDA, fp32 elsewhere; cin fp32]"),
-        click.option("--tile", type=int,
+        "tile": click.option("--tile", type=int,
                      help="adain, cin, sanet: stylize in tiles of this many px, so any size fits in bounded "
                           "memory (adain's and sanet's result is the same; cin feathers the seams). [default: tiles "
                           f"for pictures over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain and sanet {ADAIN_TILE} px, "
                           f"cin {CIN_TILE} px]"),
-        click.option("--iterations", type=int, help="gatys: optimizer steps at the coarsest scale; each finer "
-                                                    f"scale (x2) gets half. [default: {net_defaults('iterations')}]"),
-        click.option("--start-size", type=int, help="gatys: coarsest scale in px; scales double up to --size. "
-                                                    f"[default: {net_defaults('start_size')}]"),
-        click.option("--content-weight", type=float,
+        "iterations": click.option("--iterations", type=int,
+                                   help="gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets "
+                                        f"half. [default: {net_defaults('iterations')}]"),
+        "start_size": click.option("--start-size", type=int,
+                                   help="gatys: coarsest scale in px; scales double up to --size. "
+                                        f"[default: {net_defaults('start_size')}]"),
+        "content_weight": click.option("--content-weight", type=float,
                      help=f"gatys: higher keeps more of the photo. [default: {net_defaults('content_weight')}]"),
-        click.option("--tv-weight", type=float, help=f"gatys: smoothness (total variation). {_defaults('tv_weight')}"),
-        click.option("--optimizer", type=_choices("optimizer"),
-                     help=f"gatys: L-BFGS converges in fewer steps; Adam uses less memory. {_defaults('optimizer')}"),
-        click.option("--init", type=_choices("init"),
+        "tv_weight": click.option("--tv-weight", type=float,
+                                  help=f"gatys: smoothness (total variation). {_defaults('tv_weight')}"),
+        "optimizer": click.option("--optimizer", type=_choices("optimizer"),
+                     help="gatys: L-BFGS converges in fewer steps; Adam uses less memory. "
+                          f"{_defaults('optimizer')}"),
+        "init": click.option("--init", type=_choices("init"),
                      help="gatys: start from the photo, from the photo recoloured with the painting's palette, "
                           f"or from noise. [default: {net_defaults('init')}]"),
-        click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
+        "pooling": click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
                                                                  f"results. {_defaults('pooling')}"),
-        click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),
-        click.option("--loss-net", type=_choices("loss_net"),
+        "seed": click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),
+        "loss_net": click.option("--loss-net", type=_choices("loss_net"),
                      help="gatys: the network whose features define content and style. mobilenet: the "
                           "residual trunk of Magenta's style predictor, about 10x cheaper per iteration. "
                           f"{_defaults('loss_net')}"),
-        click.option("--swag/--no-swag", default=None,
+        "swag": click.option("--swag/--no-swag", default=None,
                      help="gatys: smooth the loss network's activations with a softmax (SWAG, Wang et al. "
                           "2021, eq. 11). [default: off: measured worse on mobilenet, see bench/swag.py]"),
-    ], fn)
+    }
 
 
 def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -138,6 +154,8 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                                                              "output, style, status, seconds, error)."),
         click.option("--shard", help="Batch: K/N processes a stable 1/N of the inputs; auto/N takes K "
                                      "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
+        click.option("--dry-run", is_flag=True, help="Print each planned output and whether it would be made or "
+                                                     "skipped (it exists); load and write nothing."),
     ], fn)
 
 
@@ -159,7 +177,7 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="One photo: the output file (the format follows the extension: jpg, png, webp, tif), or a "
                    "folder to write it in. A batch: the output folder. [default: CONTENT_stylized_STYLE.EXT "
                    "in the current folder]")
-@method_options
+@method_options()
 @run_options
 @batch_options
 def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple[float, ...],
@@ -168,7 +186,7 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
 
     Without arguments, runs the demo on the sample images shipped with stylize.
     """
-    batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json")}
+    batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json", "dry_run")}
     if not inputs and not styles:
         given = [BATCH_ONLY[k] for k in BATCH_ONLY if batch[k]]
         if given:
@@ -195,8 +213,10 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
             raise click.UsageError(f"{given[0]} applies to batches (folders, globs or several photos), "
                                    f"not to one photo ({inputs[0]})")
         content = inputs[0]
-        if output is None or output.is_dir():
-            output = (output or Path()) / _default_name(content, styles[0])
+        if output is None or output.is_dir() or not output.suffix:  # no extension: a folder, made if need be
+            output = (output or Path()) / _default_name(content, styles, style_weights)
+        if batch["dry_run"]:
+            return _print_plan([(content, output, "exists" if output.exists() else "planned")], batch["as_json"])
         stylize_one(content, list(styles), list(style_weights) or None, method, output, options, batch["as_json"])
 
 
@@ -208,7 +228,7 @@ def is_batch(inputs: tuple[Path, ...]) -> bool:
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: stylize-demo.jpg]")
-@method_options
+@method_options(without=("mask",))  # the demo has one painting; a mask splits two
 @run_options
 def demo(output: Path | None, **options: Any) -> None:
     """Stylize a sample photo shipped with stylize in the style of Matisse (adain: seconds on a CPU)."""
@@ -228,11 +248,28 @@ def _demo(output: Path | None, options: dict[str, Any], as_json: bool) -> None:
                 options, as_json)
 
 
-def _default_name(content: Path, style: Path) -> str:
+def _default_name(content: Path, styles: tuple[Path, ...], weights: tuple[float, ...]) -> str:
+    """`photo_stylized_a.jpg`; a mix names every style, with its weight when they differ
+    (`photo_stylized_a2+b1.jpg`), so two mixes never take one name."""
+    from ..batch import style_label
     from ..images import SAVE_FORMATS
 
     suffix = content.suffix.lower() if content.suffix.lower() in SAVE_FORMATS else ".png"
-    return f"{content.stem}_stylized_{style.stem}{suffix}"
+    shown = [f"{w:g}" for w in weights] if len(set(weights)) > 1 else [""] * len(styles)
+    label = "+".join(style_label(style) + w for style, w in zip(styles, shown, strict=True))
+    return f"{content.stem}_stylized_{label}{suffix}"
+
+
+def _print_plan(plan: list[tuple[Path, Path, str]], as_json: bool) -> None:
+    """--dry-run: what a run would write, on stdout (a table for people, JSON lines for scripts)."""
+    for source, target, status in plan:
+        if as_json:
+            click.echo(json.dumps({"input": str(source), "output": str(target), "status": status}))
+        else:
+            click.echo(f"{'skip' if status == 'exists' else 'make'}  {source} -> {target}")
+    if not as_json:
+        skipped = sum(status == "exists" for _, _, status in plan)
+        say(f"stylize: dry run: {len(plan) - skipped} to make, {skipped} would be skipped (they exist)")
 
 
 def _split(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
@@ -247,10 +284,12 @@ def _split(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
 def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | None, method: str,
                 output: Path, options: dict[str, Any], as_json: bool) -> None:
     from ..api import Stylizer
+    from ..atomic import refuse_replacing
     from ..batch import record
     from ..images import check_writable, load_image, save_image
 
     quiet, kwargs = _split(dict(options))
+    refuse_replacing(output, [content, *styles, options.get("mask"), options.get("decoder")])
     check_writable(output)
     start = time.perf_counter()
     image = load_image(content)
@@ -277,10 +316,10 @@ def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | 
 def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | None, method: str,
            out_dir: Path, options: dict[str, Any], *, recursive: bool, pattern: str | None,
            extensions: tuple[str, ...], template: str | None, mix: bool, overwrite: bool,
-           fail_fast: bool, as_json: bool, shard: str | None) -> int:
+           fail_fast: bool, as_json: bool, shard: str | None, dry_run: bool) -> int:
     """Many photos from shell scripts and cluster jobs; returns the exit status (0, 3 or 130)."""
     from ..api import Stylizer
-    from ..batch import DEFAULT_NAME, parse_shard, plan, style_label
+    from ..batch import DEFAULT_NAME, is_complete, parse_shard, plan, style_label
     from ..batch import run as run_jobs
     from ..errors import InputError
 
@@ -290,7 +329,11 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
                 extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard))
     if not jobs:
         raise InputError("no images to stylize in " + ", ".join(str(i) for i in inputs)
-                         + (f" (shard {shard})" if shard else ""))
+                         + (f" (shard {shard})" if shard else "") + _subfolder_hint(inputs, recursive))
+    if dry_run:
+        _print_plan([(j.input, j.output, "exists" if not overwrite and is_complete(j.output) else "planned")
+                     for j in jobs], as_json)
+        return 0
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -316,3 +359,13 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
     if not quiet or report.interrupted:
         say(f"stylize: {report.summary()}; outputs in {out_dir}")
     return report.exit_status
+
+
+def _subfolder_hint(inputs: list[Path], recursive: bool) -> str:
+    """Folders whose images all lie in subfolders: say -r is what finds them."""
+    if recursive:
+        return ""
+    from ..images import IMAGE_SUFFIXES
+
+    nested = [i for i in inputs if i.is_dir() and any(f.suffix.lower() in IMAGE_SUFFIXES for f in i.rglob("*"))]
+    return "; its images are in subfolders: add -r" if nested else ""

@@ -18,11 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ..errors import InputError
+from ..errors import InputError, OptionError
 from .configs import CONFIGS
 
 if TYPE_CHECKING:
     import torch
+
+    from ..temporal import ShotHook
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,16 @@ class Method(Protocol):
     batches: ClassVar[bool]
     #: Stylizer shrinks larger photos to this long side unless a size is asked for; None = no bound
     default_max_size: ClassVar[int | None]
-    #: one pass per picture, so video can use it; a feed-forward method also has an attribute
-    #: `shot` (a `temporal.ShotStatistics` or None) through which it normalises with statistics
-    #: averaged over a shot instead of each picture's own
+    #: one pass per picture, so video can use it; such a method normalises with the statistics of
+    #: `apply`'s `shot` (a `temporal.ShotStatistics`), averaged over a shot, instead of each picture's own
     feed_forward: ClassVar[bool]
 
     def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any: ...
 
-    def apply(self, content: torch.Tensor, prepared: Any,
-              progress: ProgressCallback | None = None) -> torch.Tensor: ...
+    def apply(self, content: torch.Tensor, prepared: Any, progress: ProgressCallback | None = None, *,
+              shot: ShotHook | None = None) -> torch.Tensor:
+        """Everything a call depends on comes in as an argument: a method (and the networks it
+        shares with other methods in the process) keeps no state between calls."""
 
 
 METHODS = tuple(CONFIGS)
@@ -70,21 +73,26 @@ def accepts(name: str, option: str) -> bool:
 
 def create(name: str, device: torch.device, **options: Any) -> Method:
     """Build a method from keyword options, refusing options it does not have."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    return module.METHOD(configure(name, **options), device)  # type: ignore[no-any-return]
+
+
+def configure(name: str, **options: Any) -> Any:
+    """The method's config from keyword options; refuses options it does not have and values out of
+    bounds, before any model is loaded."""
     cls = config_class(name)
     unknown = sorted(o for o in options if not accepts(name, o))
     if unknown:
         known = ", ".join(sorted(f.name for f in dataclasses.fields(cls)))
         owners = [m for m in METHODS if m != name and all(accepts(m, o) for o in unknown)]
-        hint = f" (it is {' and '.join(owners)}'s: use --method {' or '.join(owners)})" if owners else ""
-        raise InputError(f"method '{name}' has no option {', '.join(unknown)}{hint}; it takes {known}")
-    config = cls(**options)  # bounds are checked before any model is loaded
-    module = importlib.import_module(f"{__name__}.{name}")
-    return module.METHOD(config, device)  # type: ignore[no-any-return]
+        hint = f" (it is {' and '.join(owners)}'s: use method {' or '.join(owners)})" if owners else ""
+        raise OptionError(unknown[0], f"is not an option of {name}{hint}; {name} takes {known}")
+    return cls(**options)
 
 
 def mixing_weights(weights: Sequence[float]) -> tuple[list[float], float]:
     """Style weights as proportions summing to 1, and their original sum."""
     total = float(sum(weights))
     if total <= 0 or any(w < 0 for w in weights):
-        raise InputError("style weights must be non-negative with a positive sum")
+        raise OptionError("style_weights", "must be non-negative with a positive sum")
     return [w / total for w in weights], total

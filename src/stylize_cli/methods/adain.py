@@ -79,7 +79,6 @@ class Adain:
         self.model = load_adain(device, config.decoder)
         self.precision = config.precision or adain_precision(device)
         self.mask = None
-        self.shot: ShotHook | None = None
         if config.mask is not None:
             rgb = load_image(config.mask).rgb
             self.mask = rgb.mean(dim=1, keepdim=True).to(device)
@@ -87,16 +86,13 @@ class Adain:
     def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> AdainPrepared:
         if any(not isinstance(s, torch.Tensor) for s in styles):
             raise InputError("adain takes style images, not named styles or style files (those are cin's)")
-        if self.mask is not None and len(styles) != 2:
-            raise InputError(f"--mask needs exactly two --style images (white areas, black areas), "
-                             f"got {len(styles)}")
         proportions, _ = mixing_weights(weights)
         with torch.no_grad(), autocast(self.device, self.precision):
             stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
         return AdainPrepared(stats, proportions)  # fp32 whatever the precision: ops.mean_std
 
-    def apply(self, content: torch.Tensor, prepared: AdainPrepared,
-              progress: ProgressCallback | None = None) -> torch.Tensor:
+    def apply(self, content: torch.Tensor, prepared: AdainPrepared, progress: ProgressCallback | None = None, *,
+              shot: ShotHook | None = None) -> torch.Tensor:
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, STRIDE, self.config.tile)
@@ -107,7 +103,7 @@ class Adain:
                                            mode="replicate").expand(x.shape[0], -1, -1, -1)
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
-                                     tile=tile, shot=self.shot)
+                                     tile=tile, shot=shot)
         return out[..., :h, :w].float().clamp_(0, 1)
 
 

@@ -51,7 +51,6 @@ class Cin:
         self.device = device
         self.transfer = load_transfer(device)
         self._predictor: torch.nn.Module | None = None
-        self.shot: ShotHook | None = None
 
     def predict(self, image: torch.Tensor) -> torch.Tensor:
         """The style vector of an image: shorter side to style_size, centre crop, predictor."""
@@ -84,26 +83,27 @@ class Cin:
             return CinPrepared(mixed, alone.network_weights().to(self.device))  # type: ignore[arg-type]
         return CinPrepared(mixed)  # type: ignore[arg-type]
 
-    def apply(self, content: torch.Tensor, prepared: CinPrepared,
-              progress: ProgressCallback | None = None) -> torch.Tensor:
+    def apply(self, content: torch.Tensor, prepared: CinPrepared, progress: ProgressCallback | None = None, *,
+              shot: ShotHook | None = None) -> torch.Tensor:
         x = fit(content.to(self.device), self.config.size)
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
         transfer = prepared.network.net if prepared.network else self.transfer
-        with torch.no_grad(), autocast(self.device, self.config.precision), transfer.over_shot(self.shot):
+        over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)
+        with torch.no_grad(), autocast(self.device, self.config.precision):
             params = prepared.network.params() if prepared.network else transfer.norm_params(vector)
             h, w = x.shape[-2:]
             tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)
             if tile is None or max(h, w) <= tile:
-                return transfer(x, params).float()
+                return transfer(x, params, over_shot).float()
             # Instance norm sees the whole picture; tiles must share its statistics or each
             # tile gets its own colours. They depend on scale, so take them from the picture
             # at up to STATS_SIZE px (exact up to there; a fixed memory cost beyond).
             stats_size = min(max(x.shape[-2:]), max(tile, STATS_SIZE))
-            stats = transfer.statistics(fit(x, stats_size), params)
-            with transfer.fixed_statistics(stats):
-                return tiled(lambda t: transfer(t, params).float(), x, tile, overlap=tile // 8)
+            stats = transfer.statistics(fit(x, stats_size), params, over_shot)
+            return tiled(lambda t: transfer(t, params, lambda layer, _own: stats[layer]).float(), x, tile,
+                         overlap=tile // 8)
 
 
 METHOD = Cin

@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from ..errors import OptionError
 from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
+from ..limits import check_side
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+SIDES = ("size", "style_size", "start_size", "tile")  #: long sides in px, bounded by the picture limit
 LOSS_NETS = ("vgg19", "mobilenet")
 #: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: in
 #: one pass adain's memory grows about 1.1 GB per megapixel and cin's 0.4 (7.0 and 2.2 GB at
@@ -30,18 +32,19 @@ def option(default: Any, *, min: float | None = None, max: float | None = None,
 
 
 def check(config: Any) -> None:
-    """Refuse values outside a field's bounds, naming the command-line flag."""
+    """Refuse values outside a field's bounds, naming the option (the command line names its flag)."""
     for f in fields(config):
         value, meta = getattr(config, f.name), f.metadata
         if value is None or not meta:
             continue
-        flag = "--" + f.name.replace("_", "-")
         if meta["choices"] and value not in meta["choices"]:
-            raise OptionError(f"{flag} {value}: choose one of {', '.join(meta['choices'])}")
+            raise OptionError(f.name, f"{value}: choose one of {', '.join(meta['choices'])}")
         if meta["min"] is not None and value < meta["min"]:
-            raise OptionError(f"{flag} must be at least {meta['min']:g}, got {value:g}")
+            raise OptionError(f.name, f"must be at least {meta['min']:g}, got {value:g}")
         if meta["max"] is not None and value > meta["max"]:
-            raise OptionError(f"{flag} must be at most {meta['max']:g}, got {value:g}")
+            raise OptionError(f.name, f"must be at most {meta['max']:g}, got {value:g}")
+        if f.name in SIDES:
+            check_side(f.name, value)
 
 
 def bounds(config: type, name: str) -> dict[str, Any]:

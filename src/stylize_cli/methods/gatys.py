@@ -23,6 +23,7 @@ from ..errors import InputError, Interrupted, StylizeError
 from ..images import fit, resize
 from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
+from ..temporal import ShotHook
 from . import ProgressCallback, ProgressEvent, mixing_weights
 from .configs import GatysConfig
 
@@ -79,8 +80,9 @@ class Gatys:
             prepared.grams[size] = blended
         return prepared.grams[size]
 
-    def apply(self, content: torch.Tensor, prepared: GatysPrepared,
-              progress: ProgressCallback | None = None) -> torch.Tensor:
+    def apply(self, content: torch.Tensor, prepared: GatysPrepared, progress: ProgressCallback | None = None, *,
+              shot: ShotHook | None = None) -> torch.Tensor:
+        """`shot` is not used: an optimisation has no normalisation to share across video frames."""
         cfg = self.config
         content = content.to(self.device)
         scales = cfg.scales()

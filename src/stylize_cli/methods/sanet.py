@@ -46,7 +46,6 @@ class Sanet:
         self.device = device
         self.model = load_network(device, NETWORK, config.decoder, from_file, "SANet file")
         self.precision = config.precision or adain_precision(device)
-        self.shot: ShotHook | None = None
 
     def _keys(self, image: torch.Tensor) -> StyleKeys:
         with torch.no_grad(), autocast(self.device, self.precision):
@@ -58,15 +57,15 @@ class Sanet:
         proportions, _ = mixing_weights(weights)
         return SanetPrepared([self._keys(s) for s in styles], proportions)
 
-    def apply(self, content: torch.Tensor, prepared: SanetPrepared,
-              progress: ProgressCallback | None = None) -> torch.Tensor:
+    def apply(self, content: torch.Tensor, prepared: SanetPrepared, progress: ProgressCallback | None = None, *,
+              shot: ShotHook | None = None) -> torch.Tensor:
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, MULTIPLE, self.config.tile)
         own = self._keys(photo) if self.config.alpha < 1 else None
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.keys, prepared.weights, self.config.alpha, own, tile=tile,
-                                     shot=self.shot)
+                                     shot=shot)
         return out[..., :h, :w].float().clamp_(0, 1)
 
 

@@ -13,9 +13,8 @@ its vectors differ from the runtime's by about half an output quantization step.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +24,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..convert.tflite import take
-from ..temporal import ShotHook
 from .cache import shared
 
 STYLE_DIM = 100
@@ -92,6 +90,12 @@ class StylePredictor(nn.Module):
         return self.bottleneck(x.mean(dim=(2, 3)))
 
 
+Stats = tuple[torch.Tensor, torch.Tensor]  #: (var, mean) of a picture's channels
+#: Per call: the norm layer's index and its input's statistics → the statistics to normalise with
+#: (tiles share the whole picture's; video frames take their shot's). None: each picture's own.
+Normalizer = Callable[[int, Stats], Stats]
+
+
 class StyleNorm(nn.Module):
     """Conditional instance norm: gamma, beta = W_g v + b_g, W_b v + b_b for style vector v."""
 
@@ -104,19 +108,11 @@ class StyleNorm(nn.Module):
     def params(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.scale(style)[..., None, None], self.shift(style)[..., None, None]
 
-    fixed: tuple[torch.Tensor, torch.Tensor] | None = None  #: (var, mean) to use instead (tiling)
-    last: tuple[torch.Tensor, torch.Tensor] | None = None  #: the statistics of the last call
-    #: video: maps a batch of frames' (var, mean) to the shot's (temporal.ShotStatistics)
-    shot: Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]] | None = None
-
-    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        if self.fixed is not None:
-            var, mean = self.fixed
-        else:
-            var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
-            if self.shot is not None:
-                var, mean = self.shot((var, mean))
-            self.last = (var.detach(), mean.detach())
+    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+                stats: Callable[[Stats], Stats] | None = None) -> torch.Tensor:
+        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+        if stats is not None:
+            var, mean = stats((var, mean))
         return (x - mean) * torch.rsqrt(var + self.eps) * gamma + beta
 
 
@@ -130,8 +126,9 @@ class NormConv(nn.Module):
         self.norm = StyleNorm(cout)
         self.relu = relu
 
-    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.conv(F.pad(x, [self.pad] * 4, mode="reflect")), gamma, beta)
+    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+                stats: Callable[[Stats], Stats] | None = None) -> torch.Tensor:
+        x = self.norm(self.conv(F.pad(x, [self.pad] * 4, mode="reflect")), gamma, beta, stats)
         return F.relu(x) if self.relu else x
 
 
@@ -140,7 +137,9 @@ class TransferNet(nn.Module):
 
     `norm_params(vector)` computes every layer's gamma/beta once per style;
     `forward(content, params)` then costs only the convolutions, so one style
-    applied to many images (batch mode) does that work once.
+    applied to many images (batch mode) does that work once. The network holds no
+    state between calls (one copy serves every thread): what a call normalises with
+    comes in as its `normalizer`.
     """
 
     def __init__(self) -> None:
@@ -156,49 +155,38 @@ class TransferNet(nn.Module):
     def norm_params(self, style: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [norm.params(style) for norm in self.norms()]
 
-    def statistics(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]]
-                   ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Every norm layer's (var, mean) for this picture: what tiles must share."""
-        self(content, params)
-        return [norm.last for norm in self.norms()]  # type: ignore[misc]
+    def statistics(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]],
+                   normalizer: Normalizer | None = None) -> list[Stats]:
+        """Every norm layer's (var, mean) for this picture: what its tiles must share."""
+        seen: list[Stats] = []
 
-    @contextlib.contextmanager
-    def fixed_statistics(self, stats: list[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[None]:
-        """Normalize with the given statistics, so tiles of one picture match (no seams)."""
-        norms = self.norms()
-        for norm, stat in zip(norms, stats, strict=True):
-            norm.fixed = stat
-        try:
-            yield
-        finally:
-            for norm in norms:
-                norm.fixed = None
+        def record(index: int, stats: Stats) -> Stats:
+            stats = normalizer(index, stats) if normalizer else stats
+            seen.append(stats)
+            return stats
 
-    @contextlib.contextmanager
-    def over_shot(self, shot: ShotHook | None) -> Iterator[None]:
-        """Normalize video frames with statistics averaged over their shot (temporal.ShotStatistics)."""
-        norms = self.norms()
-        for i, norm in enumerate(norms):
-            norm.shot = None if shot is None else functools.partial(shot, f"norm{i}")
-        try:
-            yield
-        finally:
-            for norm in norms:
-                norm.shot = None
+        self(content, params, record)
+        return seen
 
-    def forward(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    def forward(self, content: torch.Tensor, params: list[tuple[torch.Tensor, torch.Tensor]],
+                normalizer: Normalizer | None = None) -> torch.Tensor:
         h, w = content.shape[-2:]
         x = content
         for conv in self.contract:
             x = F.relu(conv(F.pad(x, [conv.kernel_size[0] // 2] * 4, mode="reflect")))
+        layer = iter(range(len(params)))
+
+        def norm() -> Callable[[Stats], Stats] | None:
+            return None if normalizer is None else functools.partial(normalizer, next(layer))
+
         it = iter(params)
         for first, second in self.residual:
-            x = x + second(first(x, *next(it)), *next(it))
+            x = x + second(first(x, *next(it), norm()), *next(it), norm())
         up1, up2, out = self.expand
-        x = up1(F.interpolate(x, scale_factor=2.0, mode="nearest"), *next(it))
-        x = up2(F.interpolate(x, scale_factor=2.0, mode="nearest"), *next(it))
+        x = up1(F.interpolate(x, scale_factor=2.0, mode="nearest"), *next(it), norm())
+        x = up2(F.interpolate(x, scale_factor=2.0, mode="nearest"), *next(it), norm())
         x = F.interpolate(x, size=(h, w), mode="nearest")  # only changes sides not divisible by 4
-        return torch.sigmoid(out(x, *next(it)))
+        return torch.sigmoid(out(x, *next(it), norm()))
 
 
 def _conv(w: np.ndarray) -> torch.Tensor:

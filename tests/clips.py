@@ -1,4 +1,4 @@
-"""Video clips made from a still photo by a known camera move, with their exact optical flow.
+"""Test and bench clips: made from a still photo by a known camera move, with their exact optical flow.
 
 A stabiliser can only be measured against the true motion: estimated flow would
 measure the flow estimator too. A pan slides a window across the photo by whole
@@ -63,8 +63,9 @@ def camera_move(photo: Image.Image, motion: str, frames: int, size: tuple[int, i
 
 
 def write_clip(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 24, tone: float | None = 440.0,
-               crf: int = 12) -> None:
-    """Encode `frames` as H.264 (with an AAC sine tone unless `tone` is None)."""
+               crf: int = 12, times: list[Fraction] | None = None) -> None:
+    """Encode `frames` as H.264 (with an AAC sine tone unless `tone` is None); `times` (seconds) gives
+    each frame its own timestamp, for a variable frame rate."""
     import av
 
     with av.open(str(Path(path)), mode="w") as box:
@@ -72,17 +73,22 @@ def write_clip(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 24,
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"
         video.options = {"crf": str(crf)}
+        if times is not None:
+            video.codec_context.time_base = Fraction(1, 90_000)
         sound = None
         if tone is not None:
             sound = box.add_stream("aac", rate=44100)
             sound.layout = "mono"
-        for frame in frames:
-            for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        for i, frame in enumerate(frames):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            if times is not None:
+                picture.pts, picture.time_base = int(times[i] * 90_000), Fraction(1, 90_000)
+            for packet in video.encode(picture):
                 box.mux(packet)
         for packet in video.encode(None):
             box.mux(packet)
         if sound is not None and tone is not None:
-            seconds = Fraction(len(frames), fps)
+            seconds = Fraction(len(frames), fps) if times is None else times[-1] + Fraction(1, fps)
             t = np.arange(int(44100 * seconds)) / 44100
             samples = (0.3 * np.sin(2 * np.pi * tone * t)).astype(np.float32)[None, :]
             chunk = 1024
@@ -118,3 +124,11 @@ def set_rotation(path: str | os.PathLike, clockwise: int) -> None:
     matrix = at + 4 + 40  # after version/flags, times, track id, duration, layer, group, volume
     data[matrix:matrix + 36] = struct.pack(">9i", cos << 16, sin << 16, 0, -sin << 16, cos << 16, 0, 0, 0, 1 << 30)
     Path(path).write_bytes(bytes(data))
+
+
+def timestamps(path: str | os.PathLike) -> list[float]:
+    """Every video frame's presentation time in seconds, in display order."""
+    import av
+
+    with av.open(str(path)) as box:
+        return sorted(float(frame.time) for frame in box.decode(video=0))
