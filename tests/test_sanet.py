@@ -17,8 +17,8 @@ from stylize_cli.models.adain import Decoder, Encoder
 from stylize_cli.models.sanet import DEEP_LAYER, SANet, Transform
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.temporal import ShotStatistics
-from stylize_cli.train.decoder import decoder_path, log_path
-from stylize_cli.train.sanet import Discriminator, info_nce
+from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path
+from stylize_cli.train.sanet import Discriminator, Trainee, info_nce
 
 from .conftest import IMAGES, PAINTING, PHOTOS, need
 
@@ -150,6 +150,26 @@ def test_train_decoder_sanet_with_iest_losses_resumes(tmp_path: Path, data: tupl
     code, err = invoke("run", PHOTOS[0], "-s", PAINTING, "-m", "adain", "--decoder", decoder_path(out),
                        "-o", tmp_path / "a.png")
     assert code == 1 and "not a usable AdaIN decoder" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_trainee_moves_whole_to_a_device() -> None:
+    """The loss scale was a dict of CPU tensors that `.to(device)` left behind: every CUDA step failed."""
+    channels = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
+    config = TrainDecoderConfig("photos", "paintings", arch="sanet", batch=4)
+    trainee = Trainee(Encoder(load_vgg19(), last=DEEP_LAYER), {k: torch.rand(c) + 1 for k, c in channels.items()},
+                      config).to("meta")
+    tensors = [*trainee.parameters(), *trainee.buffers()]
+    assert tensors and all(t.device.type == "meta" for t in tensors)
+    assert trainee.scale["relu4_1"].shape == (1, 512, 1, 1) and trainee.scale["relu4_1"].device.type == "meta"
+
+
+@pytest.mark.gpu
+def test_train_decoder_sanet_steps_on_a_gpu(tmp_path: Path, data: tuple[Path, Path]) -> None:
+    content, style = data
+    code, err = invoke("train-decoder", "--arch", "sanet", "--data-content", content, "--data-style", style,
+                       "-o", tmp_path / "s.pt", "--crop", "64", "--style-size", "96", "--batch", "4",
+                       "--steps", "1", "--device", "cuda", "-q", "--contrastive", "--external")
+    assert code == 0, err
 
 
 def test_sanet_options_are_refused_where_they_do_not_belong(tmp_path: Path, data: tuple[Path, Path]) -> None:

@@ -81,7 +81,10 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
     `log_every` steps go to `record.history` (and `on_log`). Checkpoints every
     `save_every` steps, every SAVE_SECONDS, at the end, and on Ctrl-C or SIGTERM:
     the step under way finishes, is saved, then Interrupted is raised. A second
-    signal stops at once and saves the last finished step.
+    signal stops at once. Inside a step it keeps the previous checkpoint: the
+    weights in memory may be half-way through an update (sanet's generator
+    stepped, its critic not), so they are no step's weights. Between steps it
+    saves the last finished one.
     """
     phase = record.phases[-1]
     began = last_save = time.monotonic()
@@ -93,11 +96,12 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
         save(record)
         last_save = time.monotonic()
 
-    n = record.steps
+    n = finished = record.steps
     with StopRequests() as stop:
         try:
             for n in range(record.steps + 1, steps + 1):
                 losses = {k: v.detach().item() for k, v in step(n).items()}
+                finished = n
                 window.append(losses)
                 if n % log_every == 0 or n == steps:
                     row = {"step": n, **{k: round(sum(w[k] for w in window) / len(window), 5) for k in window[0]}}
@@ -113,9 +117,12 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
                     raise Interrupted()
         except Interrupted:
             raise
-        except KeyboardInterrupt:  # signalled twice: the step under way is incomplete
-            checkpoint(n - 1)
-            raise Interrupted() from None
+        except KeyboardInterrupt:  # signalled twice
+            if finished == n:  # between steps: the weights are step n's
+                checkpoint(n)
+                raise Interrupted(note=f"saved step {n}") from None
+            raise Interrupted(note=f"stopped inside step {n}; the checkpoint of step {record.steps} "
+                                   "is kept") from None
     checkpoint(n)
     return n
 

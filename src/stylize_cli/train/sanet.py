@@ -90,13 +90,29 @@ def info_nce(z: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), positive, reduction="sum")
 
 
+class LossScale(nn.Module):
+    """Each layer's channel means as buffers, so `.to(device)` moves them with the trainee."""
+
+    def __init__(self, scale: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        for layer, means in scale.items():
+            self.register_buffer(layer, means.reshape(1, -1, 1, 1).float())
+
+    def __getitem__(self, layer: str) -> torch.Tensor:
+        return self.get_buffer(layer)
+
+    def plain(self) -> dict[str, torch.Tensor]:
+        """As the checkpoint keeps it: one vector per layer, on the CPU."""
+        return {name: buffer.flatten().cpu() for name, buffer in self.named_buffers()}
+
+
 class Trainee(nn.Module):
     """Everything train-decoder --arch sanet updates, and how it scores a batch."""
 
     def __init__(self, encoder: Encoder, scale: dict[str, torch.Tensor], config: TrainDecoderConfig) -> None:
         super().__init__()
         self.encoder, self.config = encoder, config
-        self.scale = {k: v.view(1, -1, 1, 1) for k, v in scale.items()}
+        self.scale = LossScale(scale)
         self.transform, self.decoder, self.heads = Transform(), Decoder(), Heads()
 
     def losses(self, photos: torch.Tensor, paintings: torch.Tensor,
@@ -233,7 +249,7 @@ def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
             return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
         parts = {"transform": cpu(trainee.transform), "heads": cpu(trainee.heads),
-                 "loss_scale": {k: v.cpu() for k, v in scale.items()}}
+                 "loss_scale": trainee.scale.plain()}
         optimizer = {"model": opt.state_dict()}
         if critic is not None and opt_critic is not None:
             parts["discriminator"] = cpu(critic)
