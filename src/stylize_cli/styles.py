@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from .atomic import atomic_write
-from .errors import InputError
+from .errors import InputError, OptionError
 
 if TYPE_CHECKING:
     import torch
@@ -121,8 +121,20 @@ class Style:
                    sha256=sha256 if weights else "", origin=origin, folder=str(path.parent))
 
 
-#: a plain file name: no folder, no "..", so a style file cannot point anywhere else
-WEIGHTS_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.net\.pt")
+#: The one rule for style names (train-style, rename, the files they make): letters of any
+#: script, digits, '_' and '-', starting with a letter or digit. No '.', '/' or spaces, so a name
+#: is a plain file name and never a path.
+NAME = re.compile(r"[^\W_][\w-]*")
+#: a network style's weights: its style's name, a hash, `.net.pt`; a plain file name beside the
+#: style file, so a style file cannot point anywhere else
+WEIGHTS_NAME = re.compile(rf"(?:{NAME.pattern})(?:\.[0-9a-f]+)?\.net\.pt")
+
+
+def check_name(name: str) -> str:
+    """Refuse, before any work, a name that could not be saved or found again."""
+    if not NAME.fullmatch(name):
+        raise OptionError("name", f"{name!r}: use letters, digits, '_' and '-', starting with a letter or digit")
+    return name
 
 
 def _weights_of(path: Path) -> str:
@@ -145,12 +157,61 @@ def builtin_names() -> set[str]:
     return {p.stem for p in builtin_dir().glob("*.json")}
 
 
-def all_styles() -> list[Style]:
-    """Built-in styles, then the user's (a user style may shadow a built-in one)."""
-    found = {p.stem: Style.load(p, "built-in") for p in sorted(builtin_dir().glob("*.json"))}
-    if user_dir().is_dir():
-        found.update({p.stem: Style.load(p, "user") for p in sorted(user_dir().glob("*.json"))})
+def all_styles(unreadable: list[InputError] | None = None) -> list[Style]:
+    """Built-in styles, then the user's (a user style may shadow a built-in one).
+
+    A style file that cannot be read is left out and its error appended to `unreadable` (when
+    given): one broken file must not hide every other style.
+    """
+    found: dict[str, Style] = {}
+    for folder, origin in ((builtin_dir(), "built-in"), (user_dir(), "user")):
+        for path in sorted(folder.glob("*.json")):  # nothing when the folder does not exist
+            try:
+                found[path.stem] = Style.load(path, origin)
+            except InputError as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append(exc)
     return sorted(found.values(), key=lambda s: (s.origin != "built-in", s.name))
+
+
+def user_style(name: str) -> Path:
+    """The file of the user's style `name`; built-in styles cannot be changed in place."""
+    path = user_dir() / f"{check_name(name)}.json"
+    if not path.is_file():
+        where = "a built-in style, which cannot be changed" if name in builtin_names() else "no style of yours"
+        raise InputError(f"{name}: {where} (`stylize styles list` shows yours)")
+    return path
+
+
+def remove(name: str) -> list[Path]:
+    """Delete the user's style `name`: its file, its network's weights and any unfinished training."""
+    path = user_style(name)
+    weights = _weights_of(path)
+    gone = [path]
+    if weights and WEIGHTS_NAME.fullmatch(weights):
+        gone.append(path.with_name(weights))
+    gone.append(path.with_name(f".{name}.train.pt"))
+    removed = [p for p in gone if p.exists()]
+    for p in removed:
+        p.unlink()
+    return removed
+
+
+def rename(old: str, new: str, *, force: bool = False) -> Path:
+    """Give the user's style another name (its weights file follows, renamed with it)."""
+    path = user_style(old)
+    target = user_dir() / f"{check_name(new)}.json"
+    if new == old:
+        raise OptionError("name", f"{new!r} is the style's name already")
+    if target.exists() and not force:
+        raise InputError(f"{new}: already {target}; choose another name or pass --force")
+    style = Style.load(path, "user")
+    network = style.weights_path().read_bytes() if style.weights else None
+    style.name = new
+    style.save(target, network=network)
+    remove(old)
+    return target
 
 
 def find(name: str) -> Style:

@@ -142,9 +142,14 @@ def download_bars() -> Iterator[Callable[[str, int], Callable[[int, int], None]]
 def table(*columns: str, rows: list[list[str]], caption: str | None = None) -> None:
     """A table on stdout, for `list` commands read by people (their --json is for programs)."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    out = Table(*columns, caption=caption)
+    # The first column holds what one types (a style's name): never cut, on a narrow terminal or a pipe.
+    first = Column(columns[0], no_wrap=True, min_width=max([len(columns[0]), *(len(r[0]) for r in rows)]))
+    out = Table(first, *columns[1:], caption=caption)
     for row in rows:
         out.add_row(*row)
-    Console().print(out)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 160))  # a pipe or a file: wide lines, nothing cut
+    console.print(out)

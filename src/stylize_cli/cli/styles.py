@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .console import count_bar, say, table
+from ..errors import InputError
+from .console import count_bar, say, table, warn
 
 
 @click.group()
@@ -22,14 +23,17 @@ def styles_list(as_json: bool) -> None:
     """Every style usable as `--style NAME`."""
     from ..styles import all_styles, user_dir
 
-    found = all_styles()
+    unreadable: list[InputError] = []
+    found = all_styles(unreadable)
     if as_json:
         for style in found:
             click.echo(json.dumps({"name": style.name, "kind": style.kind, "origin": style.origin,
                                    "source": style.source, "licence": style.licence, "made_by": style.made_by}))
-        return
-    table("name", "kind", "where", "made from", "licence", caption=f"your styles: {user_dir()}",
-          rows=[[s.name, s.kind, s.origin, s.source, s.licence] for s in found])
+    else:
+        table("name", "kind", "where", "made from", "licence", caption=f"your styles: {user_dir()}",
+              rows=[[s.name, s.kind, s.origin, s.source, s.licence] for s in found])
+    for problem in unreadable:
+        warn(f"unreadable, left out: {problem}")
 
 
 @styles.command("show")
@@ -39,11 +43,33 @@ def styles_show(name: str) -> None:
     from ..styles import find
 
     style = find(name)
-    shown = {"kind": style.kind, **asdict(style)}
+    shown = {"kind": style.kind, **{k: v for k, v in asdict(style).items() if k != "vector"}}
     if style.weights:
         path = style.weights_path()
         shown["weights_bytes"] = path.stat().st_size if path.is_file() else None  # None: the file is missing
+    shown["vector"] = style.vector  # last: 100 numbers after what a person reads
     click.echo(json.dumps(shown, indent=1))
+
+
+@styles.command("remove")
+@click.argument("name")
+def styles_remove(name: str) -> None:
+    """Delete one of your styles (with its network's weights, if it has one)."""
+    from ..styles import remove
+
+    for path in remove(name):
+        say(f"Removed {path}")
+
+
+@styles.command("rename")
+@click.argument("old")
+@click.argument("new")
+@click.option("--force", is_flag=True, help="Replace a style of yours already called NEW.")
+def styles_rename(old: str, new: str, force: bool) -> None:
+    """Give one of your styles another name (use it as --style NEW from then on)."""
+    from ..styles import rename
+
+    say(f"Renamed {old} to {new}: {rename(old, new, force=force)}")
 
 
 @styles.command("sheet")
@@ -63,6 +89,10 @@ def styles_sheet(photo: Path, names: tuple[str, ...], output: Path, size: int, c
     from ..sheet import contact_sheet
     from ..styles import all_styles
 
+    files = [n for n in names if Path(n).suffix and Path(n).exists()]
+    if files:
+        raise click.UsageError(f"{files[0]} is a file: the sheet takes style names (`stylize styles list`); "
+                               "to try a painting, use `stylize run PHOTO -s PAINTING`")
     check_writable(output)
     total = len(names) or len(all_styles())
     with count_bar("styles", total, disable=quiet) as advance:

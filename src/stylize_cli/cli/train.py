@@ -62,14 +62,12 @@ def train_style(style_image: Path, name: str, network: bool, content_dir: Path |
     made from the same painting). Interrupted runs resume when the same
     command is run again.
     """
-    from ..images import load_image
-    from ..styles import builtin_names, user_dir
+    from ..images import check_destination, load_image
+    from ..styles import builtin_names, check_name, user_dir
     from ..train.style import load_photos, make_style, style_config
     from ..train.style import train_style as train
 
-    if not name.replace("_", "").replace("-", "").isalnum():
-        raise click.BadParameter("use letters, digits, '_' and '-' only", param_hint="--name")
-    target = user_dir() / f"{name}.json"
+    target = user_dir() / f"{check_name(name)}.json"
     exists = name in builtin_names() or target.exists()
     if not force and exists:
         where = "a built-in style" if name in builtin_names() else str(target)
@@ -79,6 +77,7 @@ def train_style(style_image: Path, name: str, network: bool, content_dir: Path |
     photos = load_photos(content_dir, config, warn)
     earlier = _same_painting(name, style_image.name) if network and exists else None
     checkpoint = user_dir() / f".{name}.train.pt"
+    check_destination(target)  # a read-only style folder is found now, not after minutes of training
     command = (f"stylize train-style {shlex.quote(style_image.name)} --name {name}"
                + (" --network" if network else "") + f" --steps {config.steps} --size {size} --scale {scale} "
                f"--style-weight {config.style_weight:g} --seed {seed}"
