@@ -73,7 +73,8 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                              help=size_help or f"Long side of the output in px. {_defaults('size', own)}"),
         "style_size": click.option("--style-size", type=int,
                      help="adain, sanet: the long side paintings are seen at (stroke size follows). cin: the style "
-                          "predictor's input (shorter side, centre crop). gatys: style images' long side. "
+                          "predictor's input (shorter side, centre crop). gatys: style images' long side at the final "
+                          "scale (smaller with the photo at coarser ones). "
                           + _defaults("style_size", {"gatys": "as given"})),
         "alpha": click.option("--alpha", type=float,
                      help="adain, cin, sanet: style strength; below 1 blends toward the photo's own features "

@@ -66,15 +66,22 @@ class Gatys:
             if not isinstance(style, torch.Tensor):
                 raise InputError(f"style '{style.name}' is a CIN style vector, not an image; "
                                  "use it with --method cin")
-        styles = [fit(s.to(self.device), self.config.style_size) for s in styles]
+        styles = [s.to(self.device) for s in styles]
         return GatysPrepared(styles, proportions, self.config.style_weight * total)
+
+    def _style_side(self, size: int) -> int:
+        """The styles' long side at a content scale: `style_size` at the final one (the photo's
+        `size`), shrunk with the photo at the coarser ones, so strokes keep their size relative to it."""
+        if self.config.style_size is None:
+            return size
+        return max(16, round(self.config.style_size * size / self.config.size))
 
     def _style_grams(self, prepared: GatysPrepared, size: int) -> list[torch.Tensor]:
         """Blended Gram targets for the style images scaled to this content scale."""
         if size not in prepared.grams:
             blended = [torch.zeros(()) for _ in self.config.style_layers]
             for style, w in zip(prepared.styles, prepared.weights, strict=True):
-                feats = self._features(fit(style, size), self.config.style_layers)
+                feats = self._features(fit(style, self._style_side(size)), self.config.style_layers)
                 for i, layer in enumerate(self.config.style_layers):
                     blended[i] = blended[i] + w * ops.gram(feats[layer])
             prepared.grams[size] = blended
