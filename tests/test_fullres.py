@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from stylize_cli import Stylizer
-from stylize_cli.methods import adain as adain_method
+from stylize_cli import tiles as tiles_module
 from stylize_cli.methods.configs import ADAIN_TILE
 from stylize_cli.tiles import halo_boxes
 
@@ -51,7 +51,7 @@ def test_large_pictures_go_in_tiles_on_their_own(monkeypatch: pytest.MonkeyPatch
     model = stylizer.method.model
     original = model.stylize
     monkeypatch.setattr(model, "stylize", lambda *a, **k: (tiles.append(k["tile"]), original(*a, **k))[1])
-    monkeypatch.setattr(adain_method, "AUTO_TILE_PIXELS", 200 * 200)
+    monkeypatch.setattr(tiles_module, "AUTO_TILE_PIXELS", 200 * 200)
     photo = Image.open(PHOTOS[0]).convert("RGB")  # 451x300: over the lowered bound
     assert stylizer(photo).size == photo.size
     assert stylizer(photo.resize((150, 100))).size == (150, 100)

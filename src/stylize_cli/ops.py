@@ -6,7 +6,7 @@ tensors on whatever device they came from. Images are NCHW RGB in 0..1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -102,18 +102,26 @@ def adain_affine(content: tuple[torch.Tensor, torch.Tensor], styles: Sequence[tu
     return alpha * ratio + (1 - alpha), alpha * (m - mu * ratio)
 
 
-def masked_adain(content: torch.Tensor, mask: torch.Tensor, inside: tuple[torch.Tensor, torch.Tensor],
-                 outside: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """AdaIN per region: where mask is 1 the `inside` style statistics, elsewhere `outside`.
+Affine = tuple[torch.Tensor, torch.Tensor]  #: a per-channel map f -> f * scale + shift
+Statistics = Callable[[str, tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]
 
-    Each region is normalised with its own content statistics, so a small
-    foreground is not dragged toward the background's (Huang & Belongie §7.2).
+
+def masked_affines(content: torch.Tensor, mask: torch.Tensor, inside: tuple[torch.Tensor, torch.Tensor],
+                   outside: tuple[torch.Tensor, torch.Tensor], alpha: float = 1.0,
+                   own: Statistics | None = None) -> list[tuple[torch.Tensor, Affine]]:
+    """AdaIN per region: where `mask` is 1 toward the `inside` style statistics, elsewhere `outside`,
+    as (region, affine map) pairs; the result is the sum of region * (f * scale + shift).
+
+    Each region is normalised with its own content statistics, so a small foreground is not
+    dragged toward the background's (Huang & Belongie §7.2). Being maps, they can be computed on
+    the whole picture and applied tile by tile; `own` may replace a region's statistics (a video
+    shot's, keyed "inside"/"outside").
     """
-    out = torch.zeros_like(content)
-    for region, style in ((mask, inside), (1 - mask, outside)):
-        scale, shift = adain_affine(masked_mean_std(content, region), [style])
-        out = out + region * (content * scale + shift)
-    return out
+    regions = []
+    for key, region, style in (("inside", mask, inside), ("outside", 1 - mask, outside)):
+        stats = masked_mean_std(content, region)
+        regions.append((region, adain_affine(own(key, stats) if own else stats, [style], alpha=alpha)))
+    return regions
 
 
 def resize_mask(mask: torch.Tensor, hw: tuple[int, int] | torch.Size) -> torch.Tensor:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import torch
 
+from .methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS
+
 
 def starts(length: int, tile: int, overlap: int) -> list[int]:
     """Tile origins along one axis: a regular step, the last tile flush with the end."""
@@ -34,6 +36,38 @@ def halo_boxes(height: int, width: int, tile: int,
     cols = [(x, min(x + tile, width)) for x in range(0, width, tile)]
     return [(slice(y0, y1), slice(x0, x1), slice(max(0, y0 - halo), min(height, y1 + halo)),
              slice(max(0, x0 - halo), min(width, x1 + halo))) for y0, y1 in rows for x0, x1 in cols]
+
+
+def halo_tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int, stride: float,
+               halo: int) -> torch.Tensor:
+    """Run `fn` on every tile of an `hw` grid grown by `halo` and assemble the cores; the output has
+    1/stride the resolution of the input (an encoder's stride is 8, its decoder's 1/8)."""
+    out: torch.Tensor | None = None
+    for rows, cols, grown_rows, grown_cols in halo_boxes(hw[0], hw[1], tile, halo):
+        piece = fn(grown_rows, grown_cols)
+        if out is None:
+            out = piece.new_empty(*piece.shape[:2], round(hw[0] / stride), round(hw[1] / stride))
+
+        def scaled(s: slice, origin: int) -> slice:
+            return slice(round((s.start - origin) / stride), round((s.stop - origin) / stride))
+
+        out[..., scaled(rows, 0), scaled(cols, 0)] = \
+            piece[..., scaled(rows, grown_rows.start), scaled(cols, grown_cols.start)]
+    assert out is not None
+    return out
+
+
+def working_picture(photo: torch.Tensor, multiple: int, tile: int | None,
+                    auto_tile: int = ADAIN_TILE) -> tuple[torch.Tensor, int | None]:
+    """The photo reflection-padded to a multiple of a network's stride (crop the result back), and
+    the tile to use: `tile`, or `auto_tile` above AUTO_TILE_PIXELS, rounded down to the multiple."""
+    x = photo
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+    tile = tile or (auto_tile if h * w > AUTO_TILE_PIXELS else None)
+    return x, tile and max(multiple, tile - tile % multiple)
 
 
 def ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:

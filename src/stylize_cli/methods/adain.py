@@ -9,22 +9,20 @@ mask puts the first style where it is white and the second where it is black.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
-from .. import weights
 from ..devices import adain_precision, autocast
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import STRIDE, AdaIN, from_decoder_file
-from ..models.cache import shared
-from ..models.vgg import VGG19, load_vgg19
+from ..models.vgg import load_network
 from ..temporal import ShotHook
+from ..tiles import working_picture
 from . import ProgressCallback, mixing_weights
-from .configs import ADAIN_TILE, AUTO_TILE_PIXELS, AdainConfig
+from .configs import AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
 
@@ -38,33 +36,6 @@ class AdainPrepared:
 def load_adain(device: torch.device, decoder: str | None = None) -> AdaIN:
     """The shipped decoder (sha256 checked) or a user's file, with the encoder; built once per process."""
     return load_network(device, DECODER, decoder, from_decoder_file, "AdaIN decoder")
-
-
-def load_network(device: torch.device, entry_name: str, user_file: str | None,
-                 build: Callable[[Any, VGG19], torch.nn.Module], what: str) -> Any:
-    """A network around our VGG-19 from the package (sha256 checked) or a user's file, built once."""
-    def load() -> torch.nn.Module:
-        state = weights.load_entry(entry_name) if user_file is None else \
-            weights.load_checkpoint(user_file, what="decoder file")
-        try:
-            model = build(state, load_vgg19("cpu"))
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise InputError(f"{user_file or entry_name}: not a usable {what} ({exc})") from None
-        return model.to(device)
-
-    return shared((entry_name, str(device), user_file or entry_name), load)
-
-
-def working_picture(photo: torch.Tensor, multiple: int, tile: int | None) -> tuple[torch.Tensor, int | None]:
-    """The photo reflection-padded to a multiple of the networks' stride (crop the result back),
-    and the tile to use: `tile`, or ADAIN_TILE above AUTO_TILE_PIXELS, rounded down to the multiple."""
-    x = photo
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if ph or pw:
-        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
-    tile = tile or (ADAIN_TILE if h * w > AUTO_TILE_PIXELS else None)
-    return x, tile and max(multiple, tile - tile % multiple)
 
 
 class Adain:

@@ -20,9 +20,10 @@ from ..devices import adain_precision, autocast
 from ..errors import InputError
 from ..images import fit
 from ..models.sanet import StyleKeys, from_file
+from ..models.vgg import load_network
 from ..temporal import ShotHook
+from ..tiles import working_picture
 from . import ProgressCallback, mixing_weights
-from .adain import load_network, working_picture
 from .configs import SanetConfig
 
 NETWORK = "sanet"  #: the manifest entry of the network shipped in the package

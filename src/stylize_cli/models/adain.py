@@ -18,7 +18,7 @@ The decoder mirrors the encoder with nearest upsampling and reflection padding
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -169,7 +169,8 @@ class AdaIN(nn.Module):
         """
         everything = slice(None)
         if tile:
-            f = halo_tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile, STRIDE)
+            f = tiles.halo_tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile,
+                                 STRIDE, HALO)
         else:
             f = self.encode(content)
 
@@ -178,41 +179,19 @@ class AdaIN(nn.Module):
             mean, std = shot(key, statistics) if shot else statistics
             return mean, std
 
+        regions: list[tuple[torch.Tensor | None, ops.Affine]]
         if mask is None:
             regions = [(None, ops.adain_affine(own("all", ops.mean_std(f)), stats, weights, alpha))]
         else:
-            inside = ops.resize_mask(mask, f.shape[-2:])
-            regions = [(r, ops.adain_affine(own(key, ops.masked_mean_std(f, r)), [s], alpha=alpha))
-                       for key, r, s in (("inside", inside, stats[0]), ("outside", 1 - inside, stats[1]))]
+            regions = list(ops.masked_affines(f, ops.resize_mask(mask, f.shape[-2:]), stats[0], stats[1], alpha,
+                                              own))
 
         def decode(rows: slice = everything, cols: slice = everything) -> torch.Tensor:
             part = f[..., rows, cols]
             return self.decoder(sum((part * scale + shift) * (1 if r is None else r[..., rows, cols])
                                     for r, (scale, shift) in regions))
 
-        return halo_tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE) if tile else decode()
-
-
-def halo_tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int,
-           stride: float, halo: int | None = None) -> torch.Tensor:
-    """Run `fn` on every tile of an `hw` grid grown by its halo and assemble the cores; the output
-    has 1/stride the resolution of the input (the encoder's stride is 8, the decoder's 1/8).
-    The halo defaults to the encoder's (in pixels) or the decoder's (in relu4_1 features)."""
-    if halo is None:
-        halo = HALO if stride > 1 else HALO // STRIDE
-    out: torch.Tensor | None = None
-    for rows, cols, grown_rows, grown_cols in tiles.halo_boxes(hw[0], hw[1], tile, halo):
-        piece = fn(grown_rows, grown_cols)
-        if out is None:
-            out = piece.new_empty(*piece.shape[:2], round(hw[0] / stride), round(hw[1] / stride))
-
-        def scaled(s: slice, origin: int) -> slice:
-            return slice(round((s.start - origin) / stride), round((s.stop - origin) / stride))
-
-        out[..., scaled(rows, 0), scaled(cols, 0)] = \
-            piece[..., scaled(rows, grown_rows.start), scaled(cols, grown_cols.start)]
-    assert out is not None
-    return out
+        return tiles.halo_tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE) if tile else decode()
 
 
 def from_decoder_file(state: Any, vgg: VGG19) -> AdaIN:

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import ops
+from .. import ops, tiles
 from ..layers import ADAIN_LAYER
 from ..temporal import ShotHook
-from .adain import STRIDE, Decoder, Encoder, halo_tiled
+from .adain import HALO, STRIDE, Decoder, Encoder
 from .vgg import VGG19
 
 SANET_FORMAT = "stylize-sanet/1"  #: a SANet file: transform + decoder, what --decoder and the package take
@@ -116,10 +116,10 @@ class SANet(nn.Module):
         if not tile:
             f = self.encoder(image, [ADAIN_LAYER, DEEP_LAYER])
             return f[ADAIN_LAYER], f[DEEP_LAYER]
-        c4 = halo_tiled(lambda rows, cols: self.encoder(image[..., rows, cols], [ADAIN_LAYER])[ADAIN_LAYER],
-                        image.shape[-2:], tile, STRIDE)
-        c5 = halo_tiled(lambda rows, cols: self.encoder(c4[..., rows, cols], [DEEP_LAYER], start=ADAIN_LAYER)
-                        [DEEP_LAYER], c4.shape[-2:], tile // STRIDE, 2, halo=DEEP_HALO)
+        c4 = tiles.halo_tiled(lambda rows, cols: self.encoder(image[..., rows, cols], [ADAIN_LAYER])[ADAIN_LAYER],
+                              image.shape[-2:], tile, STRIDE, HALO)
+        c5 = tiles.halo_tiled(lambda rows, cols: self.encoder(c4[..., rows, cols], [DEEP_LAYER], start=ADAIN_LAYER)
+                              [DEEP_LAYER], c4.shape[-2:], tile // STRIDE, 2, DEEP_HALO)
         return c4, c5
 
     def style_keys(self, style: torch.Tensor) -> StyleKeys:
@@ -146,7 +146,8 @@ class SANet(nn.Module):
         def decode(rows: slice = slice(None), cols: slice = slice(None)) -> torch.Tensor:
             return self.decoder(self.transform.merge(mixed[..., rows, cols]))
 
-        return halo_tiled(decode, mixed.shape[-2:], tile // STRIDE, 1 / STRIDE) if tile else decode()
+        return tiles.halo_tiled(decode, mixed.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE) if tile \
+            else decode()
 
 
 def from_file(state: Any, vgg: VGG19) -> SANet:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import difflib
 from collections import OrderedDict
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -102,3 +102,21 @@ def _build(device: torch.device | str, pooling: Pooling) -> VGG19:
     model = VGG19(pooling)
     model.load_state_dict(dequantize(codes))
     return model.to(device).eval().requires_grad_(False)
+
+
+def load_network(device: torch.device, entry_name: str, user_file: str | None,
+                 build: Callable[[Any, VGG19], nn.Module], what: str) -> Any:
+    """A network built around our VGG-19 (adain's, sanet's) from the package (sha256 checked) or a
+    user's file (`--decoder`), built once per process."""
+    from .. import weights
+
+    def load() -> nn.Module:
+        state = weights.load_entry(entry_name) if user_file is None else \
+            weights.load_checkpoint(user_file, what="decoder file")
+        try:
+            model = build(state, load_vgg19("cpu"))
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(f"{user_file or entry_name}: not a usable {what} ({exc})") from None
+        return model.to(device)
+
+    return shared((entry_name, str(device), user_file or entry_name), load)
