@@ -169,10 +169,8 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     `--resume OUT` continues exactly where it stopped.
     """
     from ..samples import data_path
-    from ..train.decoder import TrainDecoderConfig, decoder_path, train_decoder
-    from ..train.sanet import train_sanet
-
-    train = train_sanet if arch == "sanet" else train_decoder
+    from ..train.decoder import TrainDecoderConfig, decoder_path
+    from ..train.decoder import train_decoder as train
 
     if resume is not None and str(resume) == "shipped":
         resume = data_path("sanet.pt" if arch == "sanet" else "adain_decoder.pt")

@@ -1,48 +1,37 @@
-"""train-decoder: train AdaIN's decoder (Huang & Belongie 2017, §6) for our VGG-19.
+"""train-decoder: the skeleton every decoder trainer shares; the architectures bring their losses.
 
-The recipe is the paper's: the encoder is frozen; AdaIN puts a painting's
-relu4_1 statistics on a photo's relu4_1 features (the target t); the decoder
-learns to draw t, judged by the encoder itself: content loss ||f(g(t)) - t||²
-at relu4_1 plus style loss on channel mean/std at relu1_1..relu4_1, style
-weight 10, Adam lr 1e-4 with inverse-time decay, batches of 8 random crops.
-
-What makes a CPU step cheaper without changing that objective:
-- the photos are decoded once and kept in memory as uint8 at twice the crop
-  size (the paper's 512 px resize for 256 px crops, scaled);
-- a painting's statistics depend only on the painting, so each is encoded
-  once (whole, shorter side to `style_size`, centre square) and cached, on
-  disk too (OUT.paintings.pt), so resuming does not encode them again.
+A run reads photos (decoded once, kept in memory as uint8 at twice the crop
+size), resumes from a checkpoint of its own architecture, records a phase,
+decays the learning rate as the AdaIN paper's code does, and leaves three
+files: OUT (resumable: fp32 weights and the optimisers' state), OUT.decoder.pt
+(fp16, what `--decoder` and the package take) and OUT.log.tsv (mean losses).
+What differs, the networks, the data they need and one step's losses, is a
+`Recipe`: `train/adain.py` (AdaIN's decoder) and `train/sanet.py` (SANet's
+attention and decoder, with IEST's losses).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
-import torch.nn.functional as F
 
-from .. import ops, weights
+from .. import weights
 from ..atomic import atomic_write
-from ..devices import autocast
 from ..errors import InputError
-from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..methods import ProgressCallback
-from ..models.adain import DECODER_FORMAT, Decoder, Encoder, channel_means
+from ..models.adain import DECODER_FORMAT
 from ..models.sanet import SANET_FORMAT
-from ..models.vgg import load_vgg19
-from .data import Photos, image_files, load_small
+from .data import Photos, image_files
 from .loop import Record, new_phase, train
 
 ARCHS = ("adain", "sanet")
 TRAINING_FORMAT = "stylize-adain-train/1"  #: a resumable checkpoint: fp32 weights and Adam's state
-PAINTING_STATS_FORMAT = "stylize-adain-painting-stats/1"
-Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -107,86 +96,6 @@ class TrainDecoderConfig:
             raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
 
 
-class Paintings:
-    """The style images and their encoder statistics, computed the first time each is drawn.
-
-    The statistics persist in a cache file beside the checkpoint, so a resumed
-    run does not pay again for the paintings its predecessors encoded (on a CPU
-    that is most of the first few hundred steps after every restart).
-    """
-
-    def __init__(self, root: str, files: list[Path], size: int, encoder: Encoder, cache: Path | None = None) -> None:
-        self.files, self.size, self.cache = files, size, cache
-        self.names = [f"{os.path.relpath(f, root)}:{f.stat().st_size}" for f in self.files]  # edited = new
-        means = b"".join(encoder.channel_means[k].cpu().numpy().tobytes() for k in sorted(encoder.channel_means))
-        self.key = f"{PAINTING_STATS_FORMAT} size={size} encoder={hashlib.sha256(means).hexdigest()[:16]}"
-        self.stats: dict[int, Stats] = {}
-        if cache is not None and cache.exists():
-            stored = weights.load_checkpoint(cache, what="painting statistics cache")
-            if isinstance(stored, dict) and stored.get("key") == self.key:
-                device = encoder.mean.device
-                index = {name: i for i, name in enumerate(self.names)}
-                self.stats = {index[name]: {k: (m.to(device), s.to(device)) for k, (m, s) in v.items()}
-                              for name, v in stored["stats"].items() if name in index}
-        self.saved = len(self.stats)
-
-    def save(self) -> None:
-        if self.cache is None or len(self.stats) == self.saved:
-            return
-        stats = {self.names[i]: {k: (m.cpu().clone(), s.cpu().clone()) for k, (m, s) in v.items()}  # own storage
-                 for i, v in self.stats.items()}
-        with atomic_write(self.cache) as fh:
-            torch.save({"key": self.key, "stats": stats}, fh)
-        self.saved = len(self.stats)
-
-    @torch.no_grad()
-    def batch(self, n: int, rng: random.Random, encoder: Encoder, device: torch.device) -> Stats:
-        picks = [rng.randrange(len(self.files)) for _ in range(n)]
-        todo = sorted({i for i in picks if i not in self.stats})
-        images = {i: load_small(self.files[i], shorter=self.size, square=True) for i in todo}
-        ready = [i for i in todo if images[i] is not None]
-        if ready:
-            feats = encoder(torch.stack([images[i] for i in ready]).to(device).float() / 255.0, ADAIN_STYLE_LAYERS)
-            for j, i in enumerate(ready):
-                self.stats[i] = {k: tuple(s[j:j + 1] for s in ops.mean_std(feats[k])) for k in ADAIN_STYLE_LAYERS}
-        picks = [i for i in picks if i in self.stats] or list(self.stats)[:1]  # unreadable ones dropped
-        if not picks:
-            raise InputError("the first style images drawn are all unreadable; check the style folder")
-        picks = (picks * n)[:n]
-        return {k: (torch.cat([self.stats[i][k][0] for i in picks]),
-                    torch.cat([self.stats[i][k][1] for i in picks])) for k in ADAIN_STYLE_LAYERS}
-
-
-def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Stats,
-           config: TrainDecoderConfig) -> dict[str, torch.Tensor]:
-    n, redraw = len(content), bool(config.identity_weight or config.feature_identity_weight)
-    with torch.no_grad():
-        photo = encoder(content, ADAIN_STYLE_LAYERS if config.feature_identity_weight else [ADAIN_LAYER])
-        features = photo[ADAIN_LAYER]
-        target = ops.adain(features, *style[ADAIN_LAYER])
-    if redraw:  # one decoder pass for both: AdaIN(f(c), f(c)) = f(c)
-        drawn, identity = decoder(torch.cat([target, features])).split(n)
-    else:
-        drawn = decoder(target)
-    if config.feature_identity_weight:  # and one encoder pass
-        both = encoder(torch.cat([drawn, identity]), ADAIN_STYLE_LAYERS)
-        feats, redrawn = {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
-    else:
-        feats = encoder(drawn, ADAIN_STYLE_LAYERS)
-    content_loss = F.mse_loss(feats[ADAIN_LAYER], target)
-    style_loss = sum(F.mse_loss(m, style[k][0]) + F.mse_loss(s, style[k][1])
-                     for k in ADAIN_STYLE_LAYERS for m, s in [ops.mean_std(feats[k])])
-    total = config.content_weight * content_loss + config.style_weight * style_loss
-    values = {"content": content_loss, "style": style_loss}
-    if config.identity_weight:
-        values["identity"] = F.mse_loss(identity, content)
-        total = total + config.identity_weight * values["identity"]
-    if config.feature_identity_weight:
-        values["identity_features"] = sum(ops.relative_error(redrawn[k], photo[k]) for k in ADAIN_STYLE_LAYERS)
-        total = total + config.feature_identity_weight * values["identity_features"]
-    return {**values, "total": total}  # type: ignore[dict-item]
-
-
 @dataclass
 class DecoderCheckpoint:
     """A decoder with its encoder normalisation and training record (adain's, or sanet's with more).
@@ -205,6 +114,7 @@ class DecoderCheckpoint:
     optimizer: dict[str, Any] | None = None
     arch: str = "adain"
     parts: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    source: str = ""  #: the file it was loaded from, for messages
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DecoderCheckpoint:
@@ -218,7 +128,7 @@ class DecoderCheckpoint:
         return cls({k: v.float() for k, v in state["decoder"].items()}, state["channel_means"],
                    Record.from_dict(state), state.get("optimizer") if fmt == TRAINING_FORMAT else None,
                    state.get("arch", "sanet" if fmt == SANET_FORMAT else "adain"),
-                   {name: {k: v.float() for k, v in part.items()} for name, part in parts.items()})
+                   {name: {k: v.float() for k, v in part.items()} for name, part in parts.items()}, str(path))
 
     def save_training(self, path: Path) -> None:
         self._write(path, {"format": TRAINING_FORMAT, "arch": self.arch, "decoder": self.decoder,
@@ -241,6 +151,25 @@ class DecoderCheckpoint:
                         **self.record.to_dict()}, fh)
 
 
+class Recipe(Protocol):
+    """One architecture's part of a run: built from the config, the photos and the checkpoint
+    resumed (None for a fresh run); it logs what it loaded."""
+
+    stage: str  #: the progress bar's label
+    optimizers: list[torch.optim.Optimizer]  #: their learning rates follow the run's schedule
+    settings: dict[str, Any]  #: what the phase records besides crop, batch, style size and photos
+
+    def step(self, rng: random.Random) -> dict[str, torch.Tensor]:
+        """One optimisation step (every network the recipe trains); its losses, "total" included."""
+        ...
+
+    def checkpoint(self, record: Record) -> DecoderCheckpoint: ...
+
+    def saved(self) -> None:
+        """After each checkpoint (adain writes its painting statistics cache)."""
+        ...
+
+
 def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *,
                   resume: Path | None = None, command: str = "",
                   progress: ProgressCallback | None = None,
@@ -249,77 +178,56 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
-    if config.arch != "adain":
-        raise InputError(f"train_decoder trains adain's decoder; --arch {config.arch} is train/sanet.py's")
     previous = DecoderCheckpoint.load(resume) if resume else None
-    if previous is not None and previous.arch != "adain":
+    if previous is not None and previous.arch != config.arch:
         raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with --arch {previous.arch}")
-    log("decoding the content photos into memory")
+    log("decoding the photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
-    style_files = image_files(config.style_dir, "style")
-    vgg = load_vgg19(device)
-    if previous is None:  # a fresh run: normalise the encoder on the photos it will see
-        rng = random.Random(config.seed)
-        means = channel_means(Encoder(vgg).to(device), (photos.batch(config.batch, rng).to(device)
-                                                        for _ in range(16))) if config.normalise else {}
-    else:
-        means = previous.channel_means
-    encoder = Encoder(vgg, means).to(device)
-    paintings = Paintings(config.style_dir, style_files, config.style_size, encoder, cache_path(out))
-    log(f"{len(photos.images)} photos, {len(paintings.files)} paintings "
-        f"({len(paintings.stats)} with statistics cached in {cache_path(out)})")
-    decoder = Decoder().to(device)
-    opt = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate)
+    recipe = _recipe(config.arch)(config, device, photos, previous, out, log)
     record = previous.record if previous is not None else Record()
     record.config = asdict(config)  # this run's settings; the phases keep each earlier run's
     if previous is not None:
-        decoder.load_state_dict(previous.decoder)
-        if previous.optimizer is not None:
-            opt.load_state_dict(previous.optimizer)
         log(f"resuming at step {record.steps} from {resume}")
     new_phase(record, device, config.precision, command, crop=config.crop, batch=config.batch,
-              style_size=config.style_size, identity_weight=config.identity_weight,
-              feature_identity_weight=config.feature_identity_weight, content_photos=len(photos.images),
-              style_paintings=len(paintings.files))
+              style_size=config.style_size, content_photos=len(photos.images), **recipe.settings)
     rng = random.Random(f"{config.seed}:{record.steps}")
 
     def step(n: int) -> dict[str, torch.Tensor]:
-        for group in opt.param_groups:
-            group["lr"] = config.learning_rate / (1 + config.lr_decay * (n - 1))
-        content = photos.batch(config.batch, rng).to(device, non_blocking=True)
-        style = paintings.batch(config.batch, rng, encoder, device)
-        with autocast(device, config.precision):
-            values = losses(encoder, decoder, content, style, config)
-        opt.zero_grad(set_to_none=True)
-        values["total"].backward()
-        opt.step()
-        return {k: v.detach() for k, v in values.items()}
+        for optimizer in recipe.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate / (1 + config.lr_decay * (n - 1))
+        return {k: v.detach() for k, v in recipe.step(rng).items()}
 
     def save(record: Record) -> None:
-        state = DecoderCheckpoint({k: v.detach().cpu() for k, v in decoder.state_dict().items()}, means, record,
-                                  opt.state_dict())
+        state = recipe.checkpoint(record)
         state.save_training(out)
         state.save_decoder(decoder_path(out))
-        paintings.save()
+        recipe.saved()
 
     return train(step, record=record, steps=config.steps, save=save, save_every=config.save_every,
-                 stage="train-decoder", progress=progress,
-                 on_log=lambda row: _append_log(log_path(out), row, opt.param_groups[0]["lr"]))
+                 stage=recipe.stage, progress=progress,
+                 on_log=lambda row: append_log(log_path(out), row, recipe.optimizers[0].param_groups[0]["lr"]))
+
+
+def _recipe(arch: str) -> Callable[..., Recipe]:
+    if arch == "sanet":
+        from .sanet import SanetRecipe
+
+        return SanetRecipe
+    from .adain import AdainRecipe
+
+    return AdainRecipe
 
 
 def decoder_path(out: Path) -> Path:
     return out.with_name(out.stem + ".decoder.pt")
 
 
-def cache_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".paintings.pt")
-
-
 def log_path(out: Path) -> Path:
     return out.with_name(out.stem + ".log.tsv")
 
 
-def _append_log(path: Path, row: dict[str, float], lr: float) -> None:
+def append_log(path: Path, row: dict[str, float], lr: float) -> None:
     """One line per 50 steps: mean losses since the last line, seconds into this run, lr.
 
     A run whose losses differ from the file's (an identity loss switched on) starts a new header.

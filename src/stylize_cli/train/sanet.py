@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -36,14 +35,13 @@ from .. import ops, weights
 from ..devices import autocast
 from ..errors import InputError
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
-from ..methods import ProgressCallback
 from ..methods.adain import DECODER
 from ..models.adain import Decoder, Encoder, channel_means
 from ..models.sanet import DEEP_LAYER, Transform, mvn
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files
-from .decoder import DecoderCheckpoint, TrainDecoderConfig, _append_log, decoder_path, log_path
-from .loop import Record, new_phase, train
+from .decoder import DecoderCheckpoint, TrainDecoderConfig
+from .loop import Record
 
 LAYERS = (*ADAIN_STYLE_LAYERS, DEEP_LAYER)  #: relu1_1 .. relu5_1
 TEMPERATURE = 0.2  #: IEST's
@@ -169,95 +167,91 @@ def loss_scale(encoder: Encoder, batches: list[torch.Tensor]) -> dict[str, torch
     return {k: means[k].clamp_min(0.1 * float(means[k].median())) for k in LAYERS}
 
 
-def train_sanet(config: TrainDecoderConfig, device: torch.device, out: Path, *,
-                resume: Path | None = None, command: str = "", progress: ProgressCallback | None = None,
-                log: Callable[[str], None] = lambda _: None) -> int:
-    """train_decoder for --arch sanet: the same files, loop, signals and log."""
-    previous = DecoderCheckpoint.load(resume) if resume else None
-    if previous is not None and previous.arch != "sanet":
-        raise InputError(f"{resume}: an {previous.arch} checkpoint; sanet resumes only from a sanet one "
-                         "(a fresh run starts its decoder from the shipped adain decoder)")
-    log("decoding the photos and paintings into memory")
-    photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
-    paintings = Photos(image_files(config.style_dir, "style"), config.crop, log, shorter=config.style_size)
-    encoder = Encoder(load_vgg19(device), last=DEEP_LAYER).to(device)
-    if previous is None:
-        rng = random.Random(config.seed)
-        scale = loss_scale(encoder, [photos.batch(config.batch, rng).to(device) for _ in range(16)])
-    else:
-        scale = previous.parts.get("loss_scale", {})
-        if not scale:
-            raise InputError(f"{resume}: a decoder file without its training state; resume from the "
-                             "training checkpoint (-o of the run that made it)")
-    trainee = Trainee(encoder, scale, config).to(device)
-    critic = Discriminator().to(device) if config.external_weight else None
-    opt = torch.optim.Adam([*trainee.transform.parameters(), *trainee.decoder.parameters(),
-                            *trainee.heads.parameters()], lr=config.learning_rate)
-    opt_critic = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.999)) \
-        if critic is not None else None
-    record = previous.record if previous is not None else Record()
-    record.config = asdict(config)
-    if previous is None:
-        if config.from_adain:
-            shipped = weights.load_entry(DECODER)
-            trainee.decoder.load_state_dict({k: v.float() for k, v in shipped["decoder"].items()})
-            log(f"decoder starts from the shipped adain decoder ({shipped['steps']} steps)")
-    else:
-        trainee.decoder.load_state_dict(previous.decoder)
-        trainee.transform.load_state_dict(previous.parts["transform"])
+class SanetRecipe:
+    """SANet's transform and decoder (with IEST's heads and critic when asked for) on half-batches
+    of photos and paintings; the decoder starts from the shipped adain decoder on a fresh run."""
+
+    stage = "train-decoder sanet"
+
+    def __init__(self, config: TrainDecoderConfig, device: torch.device, photos: Photos,
+                 previous: DecoderCheckpoint | None, out: Path, log: Callable[[str], None]) -> None:
+        self.config, self.device, self.photos = config, device, photos
+        log("decoding the paintings into memory")
+        self.paintings = Photos(image_files(config.style_dir, "style"), config.crop, log, shorter=config.style_size)
+        encoder = Encoder(load_vgg19(device), last=DEEP_LAYER).to(device)
+        if previous is None:
+            rng = random.Random(config.seed)
+            scale = loss_scale(encoder, [photos.batch(config.batch, rng).to(device) for _ in range(16)])
+        else:
+            scale = previous.parts.get("loss_scale", {})
+            if not scale:
+                raise InputError(f"{previous.source}: a decoder file without its training state; resume from "
+                                 "the training checkpoint (-o of the run that made it)")
+        self.trainee = Trainee(encoder, scale, config).to(device)
+        self.critic = Discriminator().to(device) if config.external_weight else None
+        trained = [*self.trainee.transform.parameters(), *self.trainee.decoder.parameters(),
+                   *self.trainee.heads.parameters()]
+        self.opt = torch.optim.Adam(trained, lr=config.learning_rate)
+        self.opt_critic = torch.optim.Adam(self.critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.999)) \
+            if self.critic is not None else None
+        if previous is None:
+            if config.from_adain:
+                shipped = weights.load_entry(DECODER)
+                self.trainee.decoder.load_state_dict({k: v.float() for k, v in shipped["decoder"].items()})
+                log(f"decoder starts from the shipped adain decoder ({shipped['steps']} steps)")
+        else:
+            self._resume(previous)
+        self.optimizers = [o for o in (self.opt, self.opt_critic) if o is not None]
+        log(f"{len(photos.images)} photos, {len(self.paintings.images)} paintings")
+        self.settings = {"arch": "sanet", "style_weight": config.style_weight,
+                         "identity_weight": config.identity_weight,
+                         "feature_identity_weight": config.feature_identity_weight,
+                         "contrastive_weight": config.contrastive_weight, "external_weight": config.external_weight,
+                         "style_paintings": len(self.paintings.images)}
+
+    def _resume(self, previous: DecoderCheckpoint) -> None:
+        self.trainee.decoder.load_state_dict(previous.decoder)
+        self.trainee.transform.load_state_dict(previous.parts["transform"])
         if "heads" in previous.parts:
-            trainee.heads.load_state_dict(previous.parts["heads"])
-        if critic is not None and "discriminator" in previous.parts:
-            critic.load_state_dict(previous.parts["discriminator"])
+            self.trainee.heads.load_state_dict(previous.parts["heads"])
+        if self.critic is not None and "discriminator" in previous.parts:
+            self.critic.load_state_dict(previous.parts["discriminator"])
         saved = previous.optimizer or {}
         if "model" in saved:
-            opt.load_state_dict(saved["model"])
-        if opt_critic is not None and "discriminator" in saved:
-            opt_critic.load_state_dict(saved["discriminator"])
-        log(f"resuming at step {record.steps} from {resume}")
-    new_phase(record, device, config.precision, command, arch="sanet", crop=config.crop, batch=config.batch,
-              style_size=config.style_size, style_weight=config.style_weight,
-              identity_weight=config.identity_weight, feature_identity_weight=config.feature_identity_weight,
-              contrastive_weight=config.contrastive_weight, external_weight=config.external_weight,
-              content_photos=len(photos.images), style_paintings=len(paintings.images))
-    log(f"{len(photos.images)} photos, {len(paintings.images)} paintings")
-    rng = random.Random(f"{config.seed}:{record.steps}")
-    half = config.batch // 2
+            self.opt.load_state_dict(saved["model"])
+        if self.opt_critic is not None and "discriminator" in saved:
+            self.opt_critic.load_state_dict(saved["discriminator"])
 
-    def step(n: int) -> dict[str, torch.Tensor]:
-        for o in (opt, opt_critic):
-            for group in o.param_groups if o else []:
-                group["lr"] = config.learning_rate / (1 + config.lr_decay * (n - 1))
-        content = photos.batch(half, rng).to(device, non_blocking=True)
-        style = paintings.batch(half, rng).to(device, non_blocking=True)
+    def step(self, rng: random.Random) -> dict[str, torch.Tensor]:
+        config, device, half = self.config, self.device, self.config.batch // 2
+        content = self.photos.batch(half, rng).to(device, non_blocking=True)
+        style = self.paintings.batch(half, rng).to(device, non_blocking=True)
         with autocast(device, config.precision):
-            values, stylized = trainee.losses(content, style, critic)
-        opt.zero_grad(set_to_none=True)
+            values, stylized = self.trainee.losses(content, style, self.critic)
+        self.opt.zero_grad(set_to_none=True)
         values["total"].backward()
-        opt.step()
-        if critic is not None and opt_critic is not None:
+        self.opt.step()
+        if self.critic is not None and self.opt_critic is not None:
             with autocast(device, config.precision):
-                critic_loss = critic.loss(style, 1.0) + critic.loss(stylized.detach(), 0.0)
-            opt_critic.zero_grad(set_to_none=True)
+                critic_loss = self.critic.loss(style, 1.0) + self.critic.loss(stylized.detach(), 0.0)
+            self.opt_critic.zero_grad(set_to_none=True)
             critic_loss.backward()
-            opt_critic.step()
+            self.opt_critic.step()
             values["critic"] = critic_loss
-        return {k: v.detach() for k, v in values.items()}
+        return values
 
-    def save(record: Record) -> None:
+    def checkpoint(self, record: Record) -> DecoderCheckpoint:
         def cpu(module: nn.Module) -> dict[str, torch.Tensor]:
             return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
+        trainee = self.trainee
         parts = {"transform": cpu(trainee.transform), "heads": cpu(trainee.heads),
                  "loss_scale": trainee.scale.plain()}
-        optimizer = {"model": opt.state_dict()}
-        if critic is not None and opt_critic is not None:
-            parts["discriminator"] = cpu(critic)
-            optimizer["discriminator"] = opt_critic.state_dict()
-        state = DecoderCheckpoint(cpu(trainee.decoder), {}, record, optimizer, "sanet", parts)
-        state.save_training(out)
-        state.save_decoder(decoder_path(out))
+        optimizer = {"model": self.opt.state_dict()}
+        if self.critic is not None and self.opt_critic is not None:
+            parts["discriminator"] = cpu(self.critic)
+            optimizer["discriminator"] = self.opt_critic.state_dict()
+        return DecoderCheckpoint(cpu(trainee.decoder), {}, record, optimizer, "sanet", parts)
 
-    return train(step, record=record, steps=config.steps, save=save, save_every=config.save_every,
-                 stage="train-decoder sanet", progress=progress,
-                 on_log=lambda row: _append_log(log_path(out), row, opt.param_groups[0]["lr"]))
+    def saved(self) -> None:
+        pass
