@@ -60,6 +60,20 @@ def test_chunks_and_tiles_give_the_one_pass_result(random_sanet: SANet) -> None:
     assert (chunked - whole).abs().max() < 1e-4 and (tiled - whole).abs().max() < 1e-4
 
 
+def test_the_attention_chunk_bounds_the_whole_batchs_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound once ignored the batch: a 16-frame batch held 16 times the stated scores."""
+    import stylize_cli.models.sanet as sanet
+
+    sizes: list[int] = []
+    weights = sanet._weights
+    monkeypatch.setattr(sanet, "_weights", lambda scores: sizes.append(scores.numel()) or weights(scores))
+    attention, content, style = sanet.Attention(16), torch.rand(8, 16, 6, 5), torch.rand(1, 16, 4, 4)
+    keys = attention.keys(style)
+    chunked = attention(content, keys, chunk=8 * 16 * 3)  # three rows of scores for each of the 8 pictures
+    assert max(sizes) <= 8 * 16 * 3 and len(sizes) == 10  # 30 positions, 3 rows at a time
+    torch.testing.assert_close(chunked, attention(content, keys, chunk=None))
+
+
 def test_style_weights_and_alpha_mix_attention_results(random_sanet: SANet) -> None:
     photo = torch.rand(1, 3, 64, 96)
     a, b = (random_sanet.style_keys(torch.rand(1, 3, 64, 64)) for _ in range(2))

@@ -55,9 +55,9 @@ AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def adain_precision(device: torch.device) -> str:
-    """adain's default: bf16 on CUDA, where an H100 ran 1.24x fp32's images/s at 512 px with the output
-    46.9 dB from fp32's (`bench/adain.py --speed --only gpu`); fp32 elsewhere (CPUs without bf16
-    units run it slower)."""
+    """adain's default: bf16 on CUDA, faster there with the output indistinguishable from fp32's
+    (`bench/adain.py --speed --only gpu`; bench/README.md, 'Speed'); fp32 elsewhere (CPUs without
+    bf16 units run it slower)."""
     return "bf16" if device.type == "cuda" else "fp32"
 
 

@@ -34,9 +34,9 @@ ShotHook = Callable[[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]
 #: weight of the running average on the statistics kept so far: a frame's own statistics
 #: weigh 0.1, so after 20 frames (under a second) the first ones count for about a tenth
 MOMENTUM = 0.9
-#: mean absolute difference of two consecutive 64x36 grey thumbnails (0..1) above which a
-#: frame starts a new shot. Camera moves over one photo stay under 0.043 between frames (the
-#: pans and zooms of `clips` at 160x96 and 852x480); the cut of tests/test_video.py is 0.20
+#: mean absolute difference of two consecutive 64x36 grey thumbnails (0..1) above which a frame
+#: starts a new shot: between what camera moves and real cuts measure (bench/README.md, 'Figures
+#: behind defaults')
 CUT = 0.15
 
 

@@ -37,10 +37,10 @@ T = TypeVar("T")
 #: mov and mkv take about anything
 SOUND = {"mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}, "webm": {"opus", "vorbis"}}
 #: frames per pass through the network: on a GPU a batch costs little more than one frame; on a
-#: CPU it costs as much per frame and holds more in memory (720p adain: 3.8 GB in fours)
+#: CPU it costs as much per frame and holds more in memory (bench/video.py)
 BATCH = {"cuda": 16}
 #: the previous output's share where the flow is reliable; with the shot statistics it brings
-#: the warping error of the test clips under 0.7x frame-by-frame's (bench/video.py)
+#: the warping error well under frame-by-frame's (bench/video.py)
 BLEND = 0.6
 
 

@@ -27,10 +27,8 @@ from ..tiles import tiled
 from . import ProgressCallback, mixing_weights
 from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
 
-#: Tiled runs take the norm statistics from the picture at up to this size. Measured
-#: on golden_gate at 1024 px with 256 px tiles: PSNR to the untiled result 35 dB with
-#: statistics at 1024, 26 dB at 512, 20 dB at 256; on avril enlarged to 3 and 6 Mpx with
-#: 1024 px tiles: 42.0 and 29.7 dB at 2048, 23.6 and 20.6 dB at 1024 (15% faster).
+#: Tiled runs take the norm statistics from the picture at up to this size: smaller sizes drift
+#: from the untiled result (bench/README.md, 'Figures behind defaults').
 STATS_SIZE = 2048
 
 

@@ -17,11 +17,11 @@ from ..limits import check_side
 PRECISIONS = ("fp32", "fp16", "bf16")
 SIDES = ("size", "style_size", "start_size", "tile")  #: long sides in px, bounded by the picture limit
 LOSS_NETS = ("vgg19", "mobilenet")
-#: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: in
-#: one pass adain's memory grows about 1.1 GB per megapixel and cin's 0.4 (7.0 and 2.2 GB at
-#: 3000x2000 on a CPU); in tiles it stays under 3 GB at 24 Mpx (bench/fullres.py).
+#: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: one
+#: pass grows with the picture, tiles stay bounded (bench/fullres.py; bench/README.md, 'Figures
+#: behind defaults')
 AUTO_TILE_PIXELS = 1536 * 1536
-ADAIN_TILE = 512  #: adain's automatic tile (768 took 0.5 GB more at 12 Mpx for 13% less time)
+ADAIN_TILE = 512  #: adain's automatic tile: larger ones cost more memory than they save time (same)
 CIN_TILE = 1024  #: cin's automatic tile
 
 
@@ -98,11 +98,10 @@ class CinConfig:
 
 
 #: gatys defaults that depend on the loss network; a None field of GatysConfig takes its network's.
-#: vgg19: starting from the photo, 25 iterations with style weight 2 reach the judge's bar (style
-#: <= 0.2, content <= 0.5) on unseen pairs in under half the time neural-style-pt's defaults take
-#: (bench/neural_style.py). mobilenet: iterations cost about a tenth, and it needs more of them and
-#: a coarser start; style to 1/8 resolution and content at 1/8, from the photo recoloured with the
-#: painting's palette (bench/swag.py)
+#: vgg19: starting from the photo, reach the judge's bar on unseen pairs in under half the time
+#: neural-style-pt's defaults take (bench/neural_style.py). mobilenet: cheaper iterations, more of
+#: them and a coarser start; style to 1/8 resolution and content at 1/8, from the photo recoloured
+#: with the painting's palette (bench/swag.py)
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "vgg19": {"start_size": 256, "iterations": 25, "content_weight": 0.15, "style_weight": 2.0,
               "init": "content", "style_layers": GRAM_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
@@ -137,8 +136,8 @@ class GatysConfig:
     init: Literal["content", "palette", "noise"] | None = option(None, choices=("content", "palette", "noise"))
     pooling: Literal["max", "avg"] = option("max", choices=("max", "avg"))  #: vgg19 only
     seed: int | None = 0
-    #: the network whose features define content and style: VGG-19, or MobileNet-v2 (residual, about
-    #: 10x cheaper per iteration)
+    #: the network whose features define content and style: VGG-19, or MobileNet-v2 (residual, much
+    #: cheaper per iteration: bench/swag.py)
     loss_net: Literal["vgg19", "mobilenet"] = option("vgg19", choices=LOSS_NETS)
     #: softmax-smoothed activations (SWAG, Wang et al. 2021, eq. 11). Off by default for both networks:
     #: on MobileNet-v2 the paper's softmax made results worse, not better (bench/swag.py)

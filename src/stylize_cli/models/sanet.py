@@ -36,7 +36,7 @@ from .vgg import VGG19
 
 SANET_FORMAT = "stylize-sanet/1"  #: a SANet file: transform + decoder, what --decoder and the package take
 DEEP_LAYER = "relu5_1"
-SCORES = 1 << 22  #: at most this many attention scores at once (16 MB in fp32)
+SCORES = 1 << 22  #: at most this many attention scores at once, over the whole batch (16 MB in fp32)
 #: relu5_1 from kept relu4_1 features in tiles: conv4_2..4_4, a pool and conv5_1 see 6 features
 #: around each output; 8 keeps tiles on the pooling grid
 DEEP_HALO = 8
@@ -66,7 +66,8 @@ class Attention(nn.Module):
         """`stats`: the content's mean/std to normalise with (a video shot's), else its own."""
         g, h = keys
         query = self.f(mvn(content, stats)).flatten(2).transpose(1, 2)  # N x positions x C
-        rows = query.shape[1] if chunk is None else max(1, chunk // g.shape[-1])
+        # every picture of the batch holds rows x style positions scores at once
+        rows = query.shape[1] if chunk is None else max(1, chunk // (g.shape[-1] * query.shape[0]))
         mixed = torch.cat([h @ _weights(part @ g).transpose(1, 2) for part in query.split(rows, dim=1)], dim=2)
         return content + self.out(mixed.view(content.shape[0], -1, *content.shape[2:]))
 

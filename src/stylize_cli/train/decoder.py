@@ -56,7 +56,7 @@ class TrainDecoderConfig:
     #: Weight of the same redrawing compared in VGG features at relu1_1..relu4_1 (SANet's second
     #: identity loss): pixel MSE is content with a blur, so it leaves fur drawn as hatching; the low
     #: layers tell the decoder which texture belongs there. Each layer's MSE is relative to the
-    #: photo's feature energy there, else relu4_1 (activations 250x relu1_1's) drowns the rest.
+    #: photo's feature energy there, else relu4_1 (activations far larger than relu1_1's) drowns the rest.
     #: Costs one more encoder pass, on the redrawn photos.
     feature_identity_weight: float | None = None  #: None: adain 0, sanet 1 (SANet's)
     #: sanet: weight of IEST's two contrastive losses (Chen et al. 2021; 0.3 there), 0 = off
@@ -66,9 +66,8 @@ class TrainDecoderConfig:
     #: sanet, fresh runs: start the decoder from the shipped adain decoder (same architecture)
     from_adain: bool = True
     precision: str = "fp32"  #: fp32, or bf16 autocast (GPUs)
-    #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: measured
-    #: (crop 64, batch 4, 200 steps each, judge at 256 px on bench/adain.py's 8 pairs) the raw
-    #: VGG trained better, style ratio 0.885 vs 1.400, content ratio 0.614 vs 0.628.
+    #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: the raw VGG
+    #: trained better (bench/README.md, 'Figures behind defaults').
     normalise: bool = False
     seed: int = 0
     save_every: int = 200  #: steps between checkpoints (also at least every 10 minutes)

@@ -49,15 +49,14 @@ class TrainStyleConfig:
     #: painting are seen at this size, so brush strokes come out at the right size there
     style_weight: float = 1.0
     content_weight: float = 0.15  #: the same balance as gatys
-    learning_rate: float = 0.01  #: measured: 0.03 random-walks, 0.003 is slow
+    learning_rate: float = 0.01  #: higher random-walks, lower is slow (bench/README.md, 'Figures behind defaults')
     seed: int = 0
     checkpoint_every: int = 25
     network: bool = False  #: train every weight of a network for this style, not only its vector
-    network_learning_rate: float = 1e-4  #: a network's convolutions (1e-3 was worse)
-    norm_learning_rate: float = 1e-3  #: a network's gamma and beta (1e-2 measured no better)
-    #: total variation (Johnson et al.'s third loss). Off: with a network (style weight 2, 400 steps,
-    #: La Muse as below) weight 2 gave style/content 0.123/0.439 against 0.127/0.435 without it, and
-    #: the networks' outputs show no pixel noise for it to remove
+    network_learning_rate: float = 1e-4  #: a network's convolutions (same section)
+    norm_learning_rate: float = 1e-3  #: a network's gamma and beta (same section)
+    #: total variation (Johnson et al.'s third loss). Off: it changed the judge's figures by less
+    #: than their spread, and the networks' outputs show no pixel noise for it to remove (same section)
     tv_weight: float = 0.0
 
     def __post_init__(self) -> None:
@@ -65,10 +64,8 @@ class TrainStyleConfig:
             raise InputError("--steps must be at least 1, --size at least 64 and --scale at least --size")
 
 
-#: A network's defaults where they differ from a vector's. Measured on La Muse (not in the gallery),
-#: judged at 512 px on 4 unseen photos: style weight 1 gave style/content 0.158/0.418 after 100 steps
-#: and 0.164/0.384 after 600; 2 gave 0.121/0.470 and 0.127/0.435 after 400; the learned vector
-#: 0.215/0.447. Beyond 200-300 steps only the content improves, slowly.
+#: A network's defaults where they differ from a vector's: a heavier style, and steps up to where only
+#: the content still improves, slowly (bench/README.md, 'Figures behind defaults'; bench/network.py).
 NETWORK_DEFAULTS = {"steps": 400, "style_weight": 2.0}
 
 
@@ -179,10 +176,9 @@ def objective(parts: Objective, render: Callable[[torch.Tensor], torch.Tensor], 
     target = ContentLoss(parts.vgg(crop, [GRAM_CONTENT_LAYER])[GRAM_CONTENT_LAYER])
     out = render(crop)
     feats = parts.vgg(out, (*GRAM_STYLE_LAYERS, GRAM_CONTENT_LAYER))
-    # Pooled over layers (total squared Gram error / total squared Gram norm), the way the
-    # judge sums raw Gram losses. Measured on Cézanne's Reservoir, 3 unseen photos at 512 px:
-    # the mean of per-layer relative errors improved shallow layers at the cost of the deep
-    # ones the judge weighs, and its style ratio got worse (0.328 predicted -> 0.383).
+    # Pooled over layers (total squared Gram error / total squared Gram norm), the way the judge
+    # sums raw Gram losses: a mean of per-layer relative errors favours the shallow layers over the
+    # deep ones the judge weighs, and judged worse (bench/README.md, 'Figures behind defaults').
     n = crop.shape[0]
     style = ops.relative_error(torch.cat([ops.gram(feats[k]).flatten(1) for k in GRAM_STYLE_LAYERS], 1),
                                torch.cat([g.flatten(1) for g in parts.style_grams], 1).expand(n, -1))
