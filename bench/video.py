@@ -1,6 +1,6 @@
 """`stylize video`: frames per second, peak memory, and flicker, frame by frame against stabilised.
 
-The clips are camera moves over a real photo (`stylize_cli.clips`: a pan by whole pixels,
+The clips are camera moves over a real photo (`tests/clips.py`: a pan by whole pixels,
 a zoom of 1% a frame) with a sine tone, so the true optical flow is known and the warping
 error of Lai et al. (ECCV 2018) is exact: the mean squared difference between each output
 frame and the previous one warped by the true flow, over pixels visible in both (lower is
