@@ -11,6 +11,7 @@ from PIL import Image
 
 from stylize_cli import Stylizer
 from stylize_cli import tiles as tiles_module
+from stylize_cli.methods import ProgressEvent
 from stylize_cli.methods.configs import ADAIN_TILE
 from stylize_cli.tiles import halo_boxes
 
@@ -57,3 +58,35 @@ def test_large_pictures_go_in_tiles_on_their_own(monkeypatch: pytest.MonkeyPatch
     assert stylizer(photo.resize((150, 100))).size == (150, 100)
     assert tiles == [ADAIN_TILE, None]
     assert Stylizer(PAINTING, method="adain", device="cpu", tile=100).method.config.tile == 100
+
+
+@pytest.mark.parametrize("method", ["adain", "sanet"])
+def test_every_method_reports_its_stages_and_tiles(method: str) -> None:
+    """adain sent no events at all: `Stylizer(..., progress=...)` printed nothing, and a long photo
+    showed a blank spinner. Now a pass starts and ends, and tiles count up."""
+    photo = Image.open(PHOTOS[0]).convert("RGB")
+    events: list[ProgressEvent] = []
+    Stylizer(PAINTING, method=method, device="cpu", size=128)(photo, progress=events.append)
+    assert [(e.stage, e.step, e.steps) for e in events] == [("stylizing", 0, 1), ("stylizing", 1, 1)]
+    events.clear()
+    Stylizer(PAINTING, method=method, device="cpu", size=256, tile=64)(photo, progress=events.append)
+    painting = [e for e in events if e.stage == "painting tiles"]
+    assert [e.step for e in painting] == list(range(1, len(painting) + 1)) and painting[-1].steps == len(painting) > 4
+    assert {e.stage for e in events} >= {"stylizing", "encoding tiles", "painting tiles"}
+
+
+def test_a_mask_of_another_shape_is_stretched_with_a_word(tmp_path: Path) -> None:
+    import logging
+
+    Image.new("L", (100, 100), 255).save(tmp_path / "square.png")
+    photo = Image.open(PHOTOS[0]).convert("RGB")  # 451x300
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("stylize_cli")
+    logger.addHandler(handler)
+    try:
+        Stylizer([PAINTING, PHOTOS[1]], method="adain", device="cpu", size=64, mask=str(tmp_path / "square.png"))(photo)
+    finally:
+        logger.removeHandler(handler)
+    assert any("a different shape from the photo (64x43): it is stretched" in line for line in said), said

@@ -190,10 +190,10 @@ def test_sanet_options_are_refused_where_they_do_not_belong(tmp_path: Path, data
     content, style = data
     code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", tmp_path / "d.pt",
                        "--contrastive")
-    assert code == 1 and "add --arch sanet" in err
+    assert code == 2 and "--contrastive is one of sanet's losses: train arch sanet" in err
     code, err = invoke("train-decoder", "--arch", "sanet", "--data-content", content, "--data-style", style,
                        "-o", tmp_path / "d.pt", "--batch", "3")
-    assert code == 1 and "--batch must be even" in err
+    assert code == 2 and "--batch must be even" in err
     code, err = invoke("run", PHOTOS[0], "-s", "starry-night", "-m", "sanet", "-o", tmp_path / "o.png")
     assert code == 1 and "sanet takes style images" in err
     code, err = invoke("run", PHOTOS[0], "-s", PAINTING, "-m", "sanet", "--mask", PAINTING, "-o", tmp_path / "o.png")

@@ -60,8 +60,8 @@ class Stylizer:
         if method == "auto":  # a named style or style file implies the network it drives
             method = "cin" if any(isinstance(s, Style) for s in self.styles) else "adain"
         if preserve_color == "histogram" and any(isinstance(s, Style) for s in self.styles):
-            raise InputError("--preserve-color histogram recolours style images, and a named style "
-                             "has none; use --preserve-color luminance")
+            raise OptionError("preserve_color", "histogram recolours style images, and a named style has none; "
+                                                "use luminance")
         if style_size is not None:
             options["style_size"] = style_size  # each method sizes its own style input
         if max_size is not None and max_size < MIN_MAX_SIZE:

@@ -38,13 +38,20 @@ def halo_boxes(height: int, width: int, tile: int,
              slice(max(0, x0 - halo), min(width, x1 + halo))) for y0, y1 in rows for x0, x1 in cols]
 
 
+#: told (stage, tiles done, tiles in all) after each tile, so a long picture shows its progress
+TileProgress = Callable[[str, int, int], None]
+
+
 def halo_tiled(fn: Callable[[slice, slice], torch.Tensor], hw: tuple[int, ...], tile: int, stride: float,
-               halo: int) -> torch.Tensor:
+               halo: int, progress: TileProgress | None = None, stage: str = "tiles") -> torch.Tensor:
     """Run `fn` on every tile of an `hw` grid grown by `halo` and assemble the cores; the output has
     1/stride the resolution of the input (an encoder's stride is 8, its decoder's 1/8)."""
     out: torch.Tensor | None = None
-    for rows, cols, grown_rows, grown_cols in halo_boxes(hw[0], hw[1], tile, halo):
+    boxes = halo_boxes(hw[0], hw[1], tile, halo)
+    for done, (rows, cols, grown_rows, grown_cols) in enumerate(boxes, start=1):
         piece = fn(grown_rows, grown_cols)
+        if progress:
+            progress(stage, done, len(boxes))
         if out is None:
             out = piece.new_empty(*piece.shape[:2], round(hw[0] / stride), round(hw[1] / stride))
 
@@ -81,7 +88,7 @@ def ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tens
 
 
 def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile: int,
-          overlap: int) -> torch.Tensor:
+          overlap: int, progress: TileProgress | None = None) -> torch.Tensor:
     """Apply `fn` (same-size in, same-size out) tile by tile and blend the overlaps linearly."""
     _, _, h, w = image.shape
     out = torch.zeros_like(image)
@@ -96,4 +103,6 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile:
             weight = (wy[:, None] * wx[None, :])[None, None]
             out[..., y:y + th, x:x + tw] += piece * weight
             total[..., y:y + th, x:x + tw] += weight
+            if progress:
+                progress("tiles", ys.index(y) * len(xs) + xs.index(x) + 1, len(ys) * len(xs))
     return out / total

@@ -29,7 +29,8 @@ from .video import video
 from .weights import weights
 
 #: API argument names whose command-line flag is not simply `--name-with-dashes`
-FLAGS = {"style_weights": "--style-weight", "styles": "--style", "template": "--name", "pattern": "--glob"}
+FLAGS = {"style_weights": "--style-weight", "styles": "--style", "template": "--name", "pattern": "--glob",
+         "contrastive_weight": "--contrastive", "external_weight": "--external", "learning_rate": "--lr"}
 
 
 def flag(option: str) -> str:

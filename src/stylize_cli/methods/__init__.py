@@ -61,6 +61,17 @@ class Method(Protocol):
 METHODS = tuple(CONFIGS)
 
 
+def stages(progress: ProgressCallback | None) -> Callable[[str, int, int], None]:
+    """A feed-forward method's events: (stage, step, steps) as ProgressEvents, or nothing. Every
+    method reports, so a progress bar or a callback sees a one-pass method start and finish, and a
+    tiled picture advance tile by tile."""
+    def report(stage: str, step: int, steps: int) -> None:
+        if progress is not None:
+            progress(ProgressEvent(stage, step, steps))
+
+    return report
+
+
 def config_class(name: str) -> type:
     if name not in CONFIGS:
         raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")

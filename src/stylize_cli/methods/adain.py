@@ -9,6 +9,7 @@ mask puts the first style where it is white and the second where it is black.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from ..models.adain import STRIDE, AdaIN, from_decoder_file
 from ..models.vgg import load_network
 from ..temporal import ShotHook
 from ..tiles import working_picture
-from . import ProgressCallback, mixing_weights
+from . import ProgressCallback, mixing_weights, stages
 from .configs import AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
@@ -69,13 +70,29 @@ class Adain:
         x, tile = working_picture(photo, STRIDE, self.config.tile)
         mask = None
         if self.mask is not None:
+            _warn_if_stretched(self.config.mask, self.mask.shape[-2:], (h, w))
             mask = torch.nn.functional.interpolate(self.mask, size=(h, w), mode="bilinear")
             mask = torch.nn.functional.pad(mask, (0, x.shape[-1] - w, 0, x.shape[-2] - h),
                                            mode="replicate").expand(x.shape[0], -1, -1, -1)
+        report = stages(progress)
+        report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
-                                     tile=tile, shot=shot)
+                                     tile=tile, shot=shot, progress=report)
+        report("stylizing", 1, 1)
         return out[..., :h, :w].float().clamp_(0, 1)
+
+
+def _warn_if_stretched(name: object, mask: tuple[int, ...], photo: tuple[int, ...]) -> None:
+    """A mask of another shape than the photo is stretched onto it: say so, once per shape pair."""
+    if abs(mask[0] / mask[1] - photo[0] / photo[1]) > 0.01 * photo[0] / photo[1] and (mask, photo) not in _stretched:
+        _stretched.add((mask, photo))
+        logging.getLogger(__name__).warning(
+            "%s is %dx%d, a different shape from the photo (%dx%d): it is stretched to fit", name, mask[1], mask[0],
+            photo[1], photo[0])
+
+
+_stretched: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()  #: said once per process, not per photo
 
 
 METHOD = Adain

@@ -19,12 +19,12 @@ import torch.nn.functional as F
 from ..devices import autocast
 from ..errors import InputError
 from ..images import fit
-from ..models.magenta import load_predictor, load_transfer
+from ..models.magenta import Normalizer, TransferNet, load_predictor, load_transfer
 from ..models.style_network import StyleNetwork
 from ..styles import NETWORK, Style
 from ..temporal import ShotHook
-from ..tiles import tiled
-from . import ProgressCallback, mixing_weights
+from ..tiles import TileProgress, tiled
+from . import ProgressCallback, mixing_weights, stages
 from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
 
 #: Tiled runs take the norm statistics from the picture at up to this size: smaller sizes drift
@@ -89,19 +89,28 @@ class Cin:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
         transfer = prepared.network.net if prepared.network else self.transfer
         over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)
+        report = stages(progress)
+        report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.config.precision):
-            params = prepared.network.params() if prepared.network else transfer.norm_params(vector)
-            h, w = x.shape[-2:]
-            tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)
-            if tile is None or max(h, w) <= tile:
-                return transfer(x, params, over_shot).float()
-            # Instance norm sees the whole picture; tiles must share its statistics or each
-            # tile gets its own colours. They depend on scale, so take them from the picture
-            # at up to STATS_SIZE px (exact up to there; a fixed memory cost beyond).
-            stats_size = min(max(x.shape[-2:]), max(tile, STATS_SIZE))
-            stats = transfer.statistics(fit(x, stats_size), params, over_shot)
-            return tiled(lambda t: transfer(t, params, lambda layer, _own: stats[layer]).float(), x, tile,
-                         overlap=tile // 8)
+            out = self._transfer(x, transfer, vector, prepared, over_shot, report)
+        report("stylizing", 1, 1)
+        return out
+
+    def _transfer(self, x: torch.Tensor, transfer: TransferNet, vector: torch.Tensor, prepared: CinPrepared,
+                  over_shot: Normalizer | None, report: TileProgress) -> torch.Tensor:
+        """One pass, or tiles sharing the whole picture's normalisation statistics."""
+        params = prepared.network.params() if prepared.network else transfer.norm_params(vector)
+        h, w = x.shape[-2:]
+        tile = self.config.tile or (CIN_TILE if h * w > AUTO_TILE_PIXELS else None)
+        if tile is None or max(h, w) <= tile:
+            return transfer(x, params, over_shot).float()
+        # Instance norm sees the whole picture; tiles must share its statistics or each
+        # tile gets its own colours. They depend on scale, so take them from the picture
+        # at up to STATS_SIZE px (exact up to there; a fixed memory cost beyond).
+        stats_size = min(max(x.shape[-2:]), max(tile, STATS_SIZE))
+        stats = transfer.statistics(fit(x, stats_size), params, over_shot)
+        return tiled(lambda t: transfer(t, params, lambda layer, _own: stats[layer]).float(), x, tile,
+                     overlap=tile // 8, progress=report)
 
 
 METHOD = Cin

@@ -23,7 +23,7 @@ from ..models.sanet import StyleKeys, from_file
 from ..models.vgg import load_network
 from ..temporal import ShotHook
 from ..tiles import working_picture
-from . import ProgressCallback, mixing_weights
+from . import ProgressCallback, mixing_weights, stages
 from .configs import SanetConfig
 
 NETWORK = "sanet"  #: the manifest entry of the network shipped in the package
@@ -64,9 +64,12 @@ class Sanet:
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, MULTIPLE, self.config.tile)
         own = self._keys(photo) if self.config.alpha < 1 else None
+        report = stages(progress)
+        report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.precision):
             out = self.model.stylize(x, prepared.keys, prepared.weights, self.config.alpha, own, tile=tile,
-                                     shot=shot)
+                                     shot=shot, progress=report)
+        report("stylizing", 1, 1)
         return out[..., :h, :w].float().clamp_(0, 1)
 
 

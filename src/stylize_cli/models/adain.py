@@ -157,7 +157,8 @@ class AdaIN(nn.Module):
 
     def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
                 weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None,
-                tile: int | None = None, shot: ShotHook | None = None) -> torch.Tensor:
+                tile: int | None = None, shot: ShotHook | None = None,
+                progress: tiles.TileProgress | None = None) -> torch.Tensor:
         """Decode the AdaIN target; several styles mix as a weighted sum of their targets.
 
         With a mask (1 = first style, 0 = second; Huang & Belongie §7.2 "spatial
@@ -170,7 +171,7 @@ class AdaIN(nn.Module):
         everything = slice(None)
         if tile:
             f = tiles.halo_tiled(lambda rows, cols: self.encode(content[..., rows, cols]), content.shape[-2:], tile,
-                                 STRIDE, HALO)
+                                 STRIDE, HALO, progress, "encoding tiles")
         else:
             f = self.encode(content)
 
@@ -191,7 +192,10 @@ class AdaIN(nn.Module):
             return self.decoder(sum((part * scale + shift) * (1 if r is None else r[..., rows, cols])
                                     for r, (scale, shift) in regions))
 
-        return tiles.halo_tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE) if tile else decode()
+        if not tile:
+            return decode()
+        return tiles.halo_tiled(decode, f.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE, progress,
+                                "painting tiles")
 
 
 def from_decoder_file(state: Any, vgg: VGG19) -> AdaIN:

@@ -112,13 +112,14 @@ class SANet(nn.Module):
         super().__init__()
         self.encoder, self.transform, self.decoder = encoder, transform, decoder
 
-    def features(self, image: torch.Tensor, tile: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, image: torch.Tensor, tile: int | None = None,
+                 progress: tiles.TileProgress | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """relu4_1 and relu5_1; with `tile` (a multiple of 16) in tiles, keeping only the features."""
         if not tile:
             f = self.encoder(image, [ADAIN_LAYER, DEEP_LAYER])
             return f[ADAIN_LAYER], f[DEEP_LAYER]
         c4 = tiles.halo_tiled(lambda rows, cols: self.encoder(image[..., rows, cols], [ADAIN_LAYER])[ADAIN_LAYER],
-                              image.shape[-2:], tile, STRIDE, HALO)
+                              image.shape[-2:], tile, STRIDE, HALO, progress, "encoding tiles")
         c5 = tiles.halo_tiled(lambda rows, cols: self.encoder(c4[..., rows, cols], [DEEP_LAYER], start=ADAIN_LAYER)
                               [DEEP_LAYER], c4.shape[-2:], tile // STRIDE, 2, DEEP_HALO)
         return c4, c5
@@ -128,14 +129,14 @@ class SANet(nn.Module):
 
     def stylize(self, content: torch.Tensor, keys: list[StyleKeys], weights: list[float], alpha: float = 1.0,
                 own: StyleKeys | None = None, tile: int | None = None, chunk: int | None = SCORES,
-                shot: ShotHook | None = None) -> torch.Tensor:
+                shot: ShotHook | None = None, progress: tiles.TileProgress | None = None) -> torch.Tensor:
         """Decode the weighted sum of each style's attention result (the paper's interpolation).
 
         Below alpha 1 the photo's attention to its own features (`own`: the photo seen as a
         style) takes the rest, as the paper trades content for style. Sides of `content` (and
         `tile`) must be multiples of 16, so relu5_1 upsamples exactly onto relu4_1.
         """
-        c4, c5 = self.features(content, tile)
+        c4, c5 = self.features(content, tile, progress)
         stats = (shot("relu4_1", ops.mean_std(c4)), shot("relu5_1", ops.mean_std(c5))) if shot else (None, None)
         mixed = sum(w * self.transform.attend(c4, c5, k, chunk, stats) for w, k in zip(weights, keys, strict=True))
         if alpha < 1:
@@ -147,8 +148,10 @@ class SANet(nn.Module):
         def decode(rows: slice = slice(None), cols: slice = slice(None)) -> torch.Tensor:
             return self.decoder(self.transform.merge(mixed[..., rows, cols]))
 
-        return tiles.halo_tiled(decode, mixed.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE) if tile \
-            else decode()
+        if not tile:
+            return decode()
+        return tiles.halo_tiled(decode, mixed.shape[-2:], tile // STRIDE, 1 / STRIDE, HALO // STRIDE, progress,
+                                "painting tiles")
 
 
 def from_file(state: Any, vgg: VGG19) -> SANet:

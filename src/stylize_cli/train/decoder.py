@@ -23,7 +23,7 @@ import torch
 
 from .. import weights
 from ..atomic import atomic_write
-from ..errors import InputError
+from ..errors import InputError, OptionError
 from ..methods import ProgressCallback
 from ..models.adain import DECODER_FORMAT
 from ..models.sanet import SANET_FORMAT
@@ -74,25 +74,28 @@ class TrainDecoderConfig:
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
-            raise InputError(f"unknown --arch '{self.arch}': choose {' or '.join(ARCHS)}")
+            raise OptionError("arch", f"{self.arch!r}: choose {' or '.join(ARCHS)}")
         sanet = self.arch == "sanet"
         for name, (adain, attention) in {"style_weight": (10.0, 3.0), "identity_weight": (0.0, 50.0),
                                          "feature_identity_weight": (0.0, 1.0)}.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, attention if sanet else adain)
-        if not sanet and (self.contrastive_weight or self.external_weight):
-            raise InputError("--contrastive and --external are sanet's losses: add --arch sanet")
+        for name in ("contrastive_weight", "external_weight"):
+            if not sanet and getattr(self, name):
+                raise OptionError(name, "is one of sanet's losses: train arch sanet for it")
         if sanet and (self.batch < 4 or self.batch % 2):
-            raise InputError("sanet trains on pairs of half-batches: --batch must be even and at least 4")
-        if self.crop < 64 or self.crop % 8 or self.style_size < 64:
-            raise InputError("--crop must be a multiple of 8 and at least 64; --style-size at least 64")
-        if self.steps < 1 or self.batch < 1:
-            raise InputError("--steps and --batch must be at least 1")
-        if min(self.identity_weight or 0, self.feature_identity_weight or 0, self.contrastive_weight,
-               self.external_weight) < 0:
-            raise InputError("--identity-weight and --feature-identity-weight must be at least 0")
+            raise OptionError("batch", f"must be even and at least 4 for sanet (pairs of half-batches), "
+                                       f"got {self.batch}")
+        if self.crop < 64 or self.crop % 8:
+            raise OptionError("crop", f"must be a multiple of 8 and at least 64, got {self.crop}")
+        for name, least in (("style_size", 64), ("steps", 1), ("batch", 1)):
+            if getattr(self, name) < least:
+                raise OptionError(name, f"must be at least {least}, got {getattr(self, name)}")
+        for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight"):
+            if (getattr(self, name) or 0) < 0:
+                raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
         if self.precision not in ("fp32", "bf16"):
-            raise InputError(f"unknown precision '{self.precision}': choose fp32 or bf16")
+            raise OptionError("precision", f"{self.precision!r}: choose fp32 or bf16")
 
 
 @dataclass

@@ -25,7 +25,7 @@ import torch
 
 from .. import ops, weights
 from ..atomic import atomic_write
-from ..errors import InputError
+from ..errors import InputError, OptionError
 from ..images import fit
 from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
 from ..losses import ContentLoss, tv_loss
@@ -60,8 +60,12 @@ class TrainStyleConfig:
     tv_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.size < 64 or self.scale < self.size:
-            raise InputError("--steps must be at least 1, --size at least 64 and --scale at least --size")
+        if self.steps < 1:
+            raise OptionError("steps", f"must be at least 1, got {self.steps}")
+        if self.size < 64:
+            raise OptionError("size", f"must be at least 64, got {self.size}")
+        if self.scale < self.size:
+            raise OptionError("scale", f"must be at least the crop size ({self.size}), got {self.scale}")
 
 
 #: A network's defaults where they differ from a vector's: a heavier style, and steps up to where only
