@@ -301,3 +301,35 @@ def test_two_stylizers_in_two_threads_keep_their_own_shots() -> None:
             for a, b in zip(mine, theirs, strict=True):
                 torch.testing.assert_close(a, b)
         assert not torch.allclose(alone[0][3], alone[1][3])
+
+
+def test_joined_clips_that_change_size_and_restart_their_clock(tmp_path: Path) -> None:
+    """Concatenated MPEG-TS parts: the second is smaller and its timestamps start again. That ended
+    in an OpenCV assertion (flow between frames of two sizes), or an FFmpeg error into mp4."""
+    parts = []
+    for i, size in enumerate(((160, 96), (128, 64))):
+        part = tmp_path / f"part{i}.ts"
+        frames = clips.camera_move(Image.open(PHOTOS[0]), "pan", 6, size).frames
+        with av.open(str(part), "w", format="mpegts") as box:
+            stream = box.add_stream("libx264", rate=24)
+            stream.width, stream.height = size
+            stream.pix_fmt = "yuv420p"
+            for frame in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    box.mux(packet)
+            for packet in stream.encode(None):
+                box.mux(packet)
+        parts.append(part.read_bytes())
+    source = tmp_path / "joined.ts"
+    source.write_bytes(b"".join(parts))
+    result = stylize_video(source, tmp_path / "out.mp4", Stylizer(PAINTING, method="adain", device="cpu", size=48))
+    times = clips.timestamps(tmp_path / "out.mp4")
+    assert result.frames == 12 and len(times) == 12 and times == sorted(set(times))
+    assert {f.shape for f in clips.read_frames(tmp_path / "out.mp4")} == {(96, 160, 3)}
+
+
+def test_ffmpeg_errors_are_one_line_naming_the_file(tmp_path: Path) -> None:
+    from stylize_cli.video import _ffmpeg
+
+    with pytest.raises(InputError, match=r"gone\.mkv: FFmpeg failed"):
+        _ffmpeg(tmp_path / "gone.mkv", lambda: av.open(str(tmp_path / "gone.mkv")))

@@ -117,7 +117,7 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
                         rgb = np.stack([picture for _, picture in pending])
                         for (frame, _), picture in zip(pending, state.stylize(rgb), strict=True):
                             new = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                            new.pts, new.time_base = frame.pts, frame.time_base
+                            new.pts, new.time_base = state.clock(frame.pts), frame.time_base
                             _ffmpeg(target, lambda new=new: [out.mux(p) for p in encoder.encode(new)])
                             state.done += 1
                             if progress:
@@ -132,7 +132,7 @@ def stylize_video(source: str | os.PathLike, target: str | os.PathLike, stylizer
                             _ffmpeg(target, lambda packet=packet: out.mux(packet))
                         continue
                     for frame in _ffmpeg(source, packet.decode):
-                        picture = _upright(frame)
+                        picture = _fitted(_upright(frame), encoder.height, encoder.width)
                         if state.is_cut(picture) and flush():
                             interrupted = True
                             break
@@ -163,6 +163,24 @@ class _Run:
         self.prepared: Any = None
         self.last_thumb: np.ndarray | None = None
         self.done = self.cuts = 0
+        self.last_pts: int | None = None
+        self.step = 1  #: the latest gap between two frames, in the stream's time base
+        self.offset = 0  #: added to every timestamp after the clock restarted
+
+    def clock(self, pts: int | None) -> int:
+        """The frame's timestamp, always after the previous one: joined clips (concatenated MPEG-TS)
+        start their clock again, which an mp4 cannot hold; each restart continues where the last
+        frame was, one frame gap later, so the parts keep their own timing."""
+        if pts is None:
+            pts = (self.last_pts or 0) + self.step - self.offset
+        pts += self.offset
+        if self.last_pts is not None:
+            if pts <= self.last_pts:
+                self.offset += self.last_pts + self.step - pts
+                pts = self.last_pts + self.step
+            self.step = pts - self.last_pts
+        self.last_pts = pts
+        return pts
 
     def is_cut(self, picture: np.ndarray) -> bool:
         """Whether `picture` starts a new shot; the shot's statistics and flow start again there."""
@@ -235,6 +253,16 @@ def _ffmpeg(path: str | os.PathLike, call: Callable[[], T]) -> T:
         return call()
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: FFmpeg failed ({exc})") from None
+
+
+def _fitted(picture: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A frame at the output's size: a stream may change resolution part-way (broadcast captures,
+    joined clips), and the encoder takes one size."""
+    if picture.shape[:2] == (height, width):
+        return picture
+    import cv2
+
+    return cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _upright(frame: Any) -> np.ndarray:

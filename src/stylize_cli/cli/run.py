@@ -273,7 +273,7 @@ def _print_plan(plan: list[tuple[Path, Path, str]], as_json: bool) -> None:
         say(f"stylize: dry run: {len(plan) - skipped} to make, {skipped} would be skipped (they exist)")
 
 
-def _split(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+def split_options(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """(quiet, keyword arguments for Stylizer): unset options are left to the method's config."""
     from ..devices import use_all_cores
 
@@ -289,7 +289,7 @@ def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | 
     from ..batch import record
     from ..images import check_writable, load_image, save_image
 
-    quiet, kwargs = _split(dict(options))
+    quiet, kwargs = split_options(dict(options))
     refuse_replacing(output, [content, *styles, options.get("mask"), options.get("decoder")])
     check_writable(output)
     start = time.perf_counter()
@@ -324,7 +324,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
     from ..batch import run as run_jobs
     from ..errors import InputError
 
-    quiet, kwargs = _split(dict(options))
+    quiet, kwargs = split_options(dict(options))
     mix = mix or bool(style_weights)
     jobs = plan(inputs, out_dir, styles, mix=mix, recursive=recursive, pattern=pattern,
                 extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard))

@@ -10,7 +10,7 @@ import click
 from ..errors import Interrupted
 from ..methods.configs import CONFIGS
 from .console import ProgressBar, plural, say
-from .run import _split, method_options, run_options
+from .run import method_options, run_options, split_options
 
 FEED_FORWARD = tuple(m for m in CONFIGS if m != "gatys")  #: video's methods (documented in the help)
 
@@ -56,7 +56,7 @@ def video(source: Path, styles: tuple[Path, ...], style_weights: tuple[float, ..
     if style_weights and len(style_weights) != len(styles):
         raise click.BadParameter(f"{len(style_weights)} values for {len(styles)} --style images; "
                                  "give one per style, in the same order", param_hint="--style-weight")
-    quiet, kwargs = _split(dict(options))
+    quiet, kwargs = split_options(dict(options))
     info = probe(source)
     stylizer = Stylizer(list(styles), method=method, style_weights=list(style_weights) or None, **kwargs)
     check(output, stylizer, info, crf=crf, source=source)
