@@ -309,7 +309,7 @@ def test_a_batch_never_writes_over_its_inputs(tmp_path: Path) -> None:
     shutil.copy(PHOTOS[1], tmp_path / "b.jpg")
     before = (tmp_path / "a.jpg").read_bytes()
     done = _run(tmp_path / "a.jpg", tmp_path / "b.jpg", "-s", PAINTING, "-o", tmp_path, "--name", "{stem}{suffix}",
-                *FAST)
+                "--overwrite", *FAST)
     assert done.returncode == 1 and "is one of the batch's own inputs" in done.stderr, done.stderr
     assert (tmp_path / "a.jpg").read_bytes() == before
 
