@@ -348,3 +348,13 @@ def test_a_rerun_with_other_settings_says_so(tmp_path: Path) -> None:
     assert all(first[p.name] != p.read_bytes() for p in out.glob("*.jpg"))
     after = _run(src, "-s", PAINTING, "-o", out, "--alpha", "0.5", *FAST)
     assert "0 done, 2 skipped, 0 failed" in after.stderr, after.stderr
+
+
+def test_a_folder_with_images_only_in_subfolders_hints_at_r(tmp_path: Path) -> None:
+    (tmp_path / "in" / "day1").mkdir(parents=True)
+    shutil.copy(PHOTOS[0], tmp_path / "in" / "day1" / "a.jpg")
+    done = _run(tmp_path / "in", tmp_path / "in2", "-s", PAINTING, "-o", tmp_path / "out")
+    assert done.returncode == 1 and "no such file or folder" in done.stderr  # in2 is missing
+    (tmp_path / "in2").mkdir()
+    done = _run(tmp_path / "in", tmp_path / "in2", "-s", PAINTING, "-o", tmp_path / "out")
+    assert done.returncode == 1 and f"images lie in subfolders of {tmp_path / 'in'}: add -r" in done.stderr, done.stderr

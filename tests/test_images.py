@@ -86,7 +86,7 @@ def test_alpha_is_kept_through_save(tmp_path: Path) -> None:
 def test_a_result_with_nan_pixels_is_refused_not_saved() -> None:
     rgb = torch.rand(1, 3, 4, 4)
     rgb[0, 1, 2, 2] = float("nan")
-    with pytest.raises(StylizeError, match=r"NaN or infinite pixels.*--precision fp32"):
+    with pytest.raises(StylizeError, match=r"NaN or infinite pixels.*in fp32 precision"):
         to_pil(rgb)
 
 

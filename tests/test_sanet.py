@@ -160,7 +160,7 @@ def test_train_decoder_sanet_with_iest_losses_resumes(tmp_path: Path, data: tupl
     # an adain checkpoint is not a sanet one, and the other way round: one line each
     code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", out,
                        "--resume", out, "--crop", "64", "--batch", "2", "-q")
-    assert code == 1 and "a sanet checkpoint; continue it with --arch sanet" in err
+    assert code == 1 and "a sanet checkpoint; continue it with arch sanet" in err
     code, err = invoke("run", PHOTOS[0], "-s", PAINTING, "-m", "adain", "--decoder", decoder_path(out),
                        "-o", tmp_path / "a.png")
     assert code == 1 and "not a usable AdaIN decoder" in err and len(err.strip().splitlines()) == 1

@@ -333,3 +333,15 @@ def test_ffmpeg_errors_are_one_line_naming_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"gone\.mkv: FFmpeg failed"):
         _ffmpeg(tmp_path / "gone.mkv", lambda: av.open(str(tmp_path / "gone.mkv")))
+
+
+def test_colour_preservation_prepares_the_styles_once_per_video(tmp_path: Path) -> None:
+    """With --preserve-color histogram every batch of frames prepared the styles again (and recoloured
+    them to that batch's first frame): the colours could jump between batches."""
+    source, _ = clip(tmp_path, frames=6)
+    stylizer = Stylizer(PAINTING, method="adain", device="cpu", size=48, preserve_color="histogram")
+    prepared: list[object] = []
+    original = stylizer.method.prepare
+    stylizer.method.prepare = lambda styles, weights: prepared.append(1) or original(styles, weights)  # type: ignore[method-assign]
+    assert stylize_video(source, tmp_path / "out.mp4", stylizer, batch=2).frames == 6
+    assert len(prepared) == 1

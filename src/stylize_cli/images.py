@@ -150,7 +150,7 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
     rgb = rgb.detach().float().cpu()[0]
     if not torch.isfinite(rgb).all():  # NaN would be cast to arbitrary bytes and saved as a picture
         raise StylizeError("the result has NaN or infinite pixels (a numerical overflow); "
-                           "try again with --precision fp32")
+                           "try again in fp32 precision")
     rgb = rgb.clamp(0, 1).mul_(255.0).add_(0.5)  # one float copy: a 24 Mpx result is 288 MB of them
     array = rgb.permute(1, 2, 0).numpy().astype(np.uint8)
     im = Image.fromarray(array, "RGB")

@@ -205,7 +205,7 @@ def rename(old: str, new: str, *, force: bool = False) -> Path:
     if new == old:
         raise OptionError("name", f"{new!r} is the style's name already")
     if target.exists() and not force:
-        raise InputError(f"{new}: already {target}; choose another name or pass --force")
+        raise InputError(f"{new}: already {target}; choose another name, or replace it (force)")
     style = Style.load(path, "user")
     network = style.weights_path().read_bytes() if style.weights else None
     style.name = new

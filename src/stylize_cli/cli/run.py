@@ -369,4 +369,4 @@ def _subfolder_hint(inputs: list[Path], recursive: bool) -> str:
     from ..images import IMAGE_SUFFIXES
 
     nested = [i for i in inputs if i.is_dir() and any(f.suffix.lower() in IMAGE_SUFFIXES for f in i.rglob("*"))]
-    return "; its images are in subfolders: add -r" if nested else ""
+    return f"; images lie in subfolders of {', '.join(map(str, nested))}: add -r to take them" if nested else ""

@@ -65,7 +65,7 @@ class Gatys:
         for style in styles:
             if not isinstance(style, torch.Tensor):
                 raise InputError(f"style '{style.name}' is a CIN style vector, not an image; "
-                                 "use it with --method cin")
+                                 "use it with method cin")
         styles = [s.to(self.device) for s in styles]
         return GatysPrepared(styles, proportions, self.config.style_weight * total)
 
@@ -153,7 +153,7 @@ class Gatys:
                         x.clamp_(0, 1)
                 if not torch.isfinite(x).all():
                     raise StylizeError(f"gatys diverged at {stage}, step {step} (the picture became NaN); "
-                                       + ("try --no-swag" if cfg.swag else "try a lower style weight (-w)"))
+                                       + ("try without swag" if cfg.swag else "try a lower style weight"))
                 if progress:
                     progress(ProgressEvent(stage, step, steps, dict(last)))
         except KeyboardInterrupt:

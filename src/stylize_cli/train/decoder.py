@@ -182,7 +182,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     """
     previous = DecoderCheckpoint.load(resume) if resume else None
     if previous is not None and previous.arch != config.arch:
-        raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with --arch {previous.arch}")
+        raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with arch {previous.arch}")
     log("decoding the photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
     recipe = _recipe(config.arch)(config, device, photos, previous, out, log)
