@@ -42,7 +42,7 @@ from stylize_cli.images import load_image, save_image
 t.append(time.perf_counter())
 method, photo, style, out = sys.argv[1:5]
 stylizer = Stylizer(style, method=method, size=512, device="cpu"); t.append(time.perf_counter())
-image = load_image(photo); stylizer._prepare(stylizer._working(image)); t.append(time.perf_counter())
+image = load_image(photo); stylizer.prepare(stylizer.working(image.rgb)); t.append(time.perf_counter())
 result = stylizer(image); t.append(time.perf_counter())
 save_image(result, out); t.append(time.perf_counter())
 names = ["import torch", "import stylize", "build networks", "prepare style", "stylize", "save"]
