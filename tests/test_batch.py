@@ -264,7 +264,8 @@ def test_ctrl_c_or_sigterm_stops_the_whole_batch(tmp_path: Path, signum: int) ->
         assert proc.wait(60) == 130, err
     assert rest == "" and "Traceback" not in err
     assert "interrupted: 1 done, 0 skipped, 0 failed" in err, err
-    assert sorted(p.name for p in out.iterdir()) == [Path(first["output"]).name]  # no .part file
+    done = Path(first["output"]).name
+    assert sorted(p.name for p in out.iterdir()) == [f".{done}.stylize.json", done]  # no .part file
     assert is_complete(Path(first["output"]))
 
 
