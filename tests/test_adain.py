@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from stylize_cli import Stylizer, ops, weights
 from stylize_cli.cli import cli
-from stylize_cli.devices import adain_precision
 from stylize_cli.errors import InputError
 from stylize_cli.images import load_image
 from stylize_cli.layers import ADAIN_STYLE_LAYERS as STYLE_LAYERS
@@ -243,16 +242,14 @@ def test_cli_stylizes_with_the_shipped_decoder_by_default(tmp_path: Path) -> Non
     assert scores["style_ratio"] < 0.35 and scores["content_ratio"] < 0.35, scores
 
 
-def test_default_size_and_precision() -> None:
-    """Without --size or --max-size a photo keeps its size (large ones go in tiles); bf16 only on
-    CUDA, where it was measured faster and within 40 dB of fp32."""
+def test_default_size() -> None:
+    """Without --size or --max-size a photo keeps its size (large ones go in tiles)."""
     stylizer = Stylizer(MATISSE, device="cpu")
-    assert stylizer.method.name == "adain" and stylizer.method.precision == "fp32"
+    assert stylizer.method.name == "adain"
     assert stylizer(load_image_pil(torch.rand(1, 3, 24, 1100))).size == (1100, 24)
     wide = load_image_pil(torch.rand(1, 3, 24, 1100))
     assert Stylizer(MATISSE, device="cpu", max_size=500)(wide).size == (500, 11)  # the user's bound wins
     assert Stylizer(MATISSE, device="cpu", size=1100)(wide).size == (1100, 24)
-    assert adain_precision(torch.device("cuda")) == "bf16" and adain_precision(torch.device("mps")) == "fp32"
 
 
 @pytest.mark.slow

@@ -27,8 +27,9 @@ _CHUNK = 64  #: channels per step of the statistics below
 def gram(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix per sample, divided by C*H*W so it does not grow with image size."""
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+    flat = features.reshape(n, c, h * w).float()
+    with torch.autocast(flat.device.type, enabled=False):  # in fp32 under bf16 autocast too: it sums H*W products
+        return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
 def swag(features: torch.Tensor) -> torch.Tensor:
@@ -64,6 +65,7 @@ def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, t
 def relative_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Squared error over the target's squared norm: VGG layers whose activations differ by orders
     of magnitude, and pictures of any size, count alike. The one definition every loss uses."""
+    x, target = x.float(), target.float()  # sums of many squares: fp32 under bf16 autocast too
     return (x - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
 
 

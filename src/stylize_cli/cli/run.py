@@ -88,8 +88,10 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                      help="adain, sanet: a file from `stylize train-decoder` (--arch sanet for sanet). "
                           "[default: the shipped one]"),
         "precision": click.option("--precision", type=_choices("precision"),
-                     help="adain, cin, sanet: fp16/bf16 autocast, for GPUs (bf16 also runs on CPUs, slowly). "
-                          "[default: adain and sanet bf16 on CUDA, fp32 elsewhere; cin fp32]"),
+                     help="adain, cin, sanet: the arithmetic. auto: adain and sanet in bf16 on CUDA and on CPUs "
+                          "with bf16 instructions (about twice as fast, within 1.5/255 of fp32), else fp32; cin "
+                          "fp32. fp16 is for GPUs. gatys always runs fp32 (L-BFGS needs its precision). "
+                          "[default: auto]"),
         "tile": click.option("--tile", type=int,
                      help="adain, cin, sanet: stylize in tiles of this many px, so any size fits in bounded "
                           "memory (adain's and sanet's result is the same; cin feathers the seams). [default: tiles "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..devices import adain_precision, autocast
+from ..devices import autocast, resolve_precision, working
 from ..errors import InputError
 from ..images import fit, load_image
 from ..models.adain import STRIDE, AdaIN, from_decoder_file
@@ -49,7 +49,7 @@ class Adain:
         self.config = config
         self.device = device
         self.model = load_adain(device, config.decoder)
-        self.precision = config.precision or adain_precision(device)
+        self.precision = resolve_precision(config.precision, device, self.name)
         self.mask = None
         if config.mask is not None:
             rgb = load_image(config.mask).rgb
@@ -60,7 +60,8 @@ class Adain:
             raise InputError("adain takes style images, not named styles or style files (those are cin's)")
         proportions, _ = mixing_weights(weights)
         with torch.no_grad(), autocast(self.device, self.precision):
-            stats = [self.model.style_stats(fit(s.to(self.device), self.config.style_size)) for s in styles]
+            stats = [self.model.style_stats(working(fit(s.to(self.device), self.config.style_size), self.device))
+                     for s in styles]
         return AdainPrepared(stats, proportions)  # fp32 whatever the precision: ops.mean_std
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared, progress: ProgressCallback | None = None, *,
@@ -68,6 +69,7 @@ class Adain:
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, STRIDE, self.config.tile)
+        x = working(x, self.device)
         mask = None
         if self.mask is not None:
             _warn_if_stretched(self.config.mask, self.mask.shape[-2:], (h, w))

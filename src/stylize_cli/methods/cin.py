@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..devices import autocast
+from ..devices import autocast, network_on, resolve_precision, working
 from ..errors import InputError
 from ..images import fit
 from ..models.magenta import Normalizer, TransferNet, load_predictor, load_transfer
@@ -48,6 +48,7 @@ class Cin:
         self.config = config
         self.device = device
         self.transfer = load_transfer(device)
+        self.precision = resolve_precision(config.precision, device, self.name)
         self._predictor: torch.nn.Module | None = None
 
     def predict(self, image: torch.Tensor) -> torch.Tensor:
@@ -61,8 +62,8 @@ class Cin:
         x = F.interpolate(image.to(self.device), size=(nh, nw), mode="bilinear", align_corners=False,
                           antialias=True)
         top, left = (nh - size) // 2, (nw - size) // 2
-        with torch.no_grad():
-            return self._predictor(x[..., top:top + size, left:left + size])
+        with torch.no_grad():  # fp32: in bf16 the vector moves enough to change the colours visibly
+            return self._predictor(working(x[..., top:top + size, left:left + size], self.device))
 
     def prepare(self, styles: Sequence[torch.Tensor | Style], weights: Sequence[float]) -> CinPrepared:
         proportions, _ = mixing_weights(weights)
@@ -78,12 +79,12 @@ class Cin:
         mixed = sum(v * w for v, w in zip(vectors, proportions, strict=True))
         alone = styles[0] if len(styles) == 1 and self.config.alpha == 1.0 else None
         if isinstance(alone, Style) and alone.weights:
-            return CinPrepared(mixed, alone.network_weights().to(self.device))  # type: ignore[arg-type]
+            return CinPrepared(mixed, network_on(alone.network_weights(), self.device))  # type: ignore[arg-type]
         return CinPrepared(mixed)  # type: ignore[arg-type]
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared, progress: ProgressCallback | None = None, *,
               shot: ShotHook | None = None) -> torch.Tensor:
-        x = fit(content.to(self.device), self.config.size)
+        x = working(fit(content.to(self.device), self.config.size), self.device)
         vector = prepared.vector
         if self.config.alpha < 1.0:
             vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
@@ -91,7 +92,7 @@ class Cin:
         over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)
         report = stages(progress)
         report("stylizing", 0, 1)
-        with torch.no_grad(), autocast(self.device, self.config.precision):
+        with torch.no_grad(), autocast(self.device, self.precision):
             out = self._transfer(x, transfer, vector, prepared, over_shot, report)
         report("stylizing", 1, 1)
         return out

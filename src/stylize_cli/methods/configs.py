@@ -14,7 +14,7 @@ from ..errors import OptionError
 from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
 from ..limits import check_side
 
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  #: auto: devices.resolve_precision
 SIDES = ("size", "style_size", "start_size", "tile")  #: long sides in px, bounded by the picture limit
 LOSS_NETS = ("vgg19", "mobilenet")
 #: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: one
@@ -58,7 +58,7 @@ class AdainConfig:
     size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
     style_size: int = option(512, min=32)  #: long side the paintings are seen at (stroke size follows)
     alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo decoded back
-    precision: str | None = option(None, choices=PRECISIONS)  #: None = devices.adain_precision
+    precision: str = option("auto", choices=PRECISIONS)
     mask: str | None = None  #: image: white = the first style, black = the second
     decoder: str | None = None  #: a decoder file from train-decoder; None = the shipped one
     #: tiles of this many px (rounded down to a multiple of 8); None = ADAIN_TILE above
@@ -74,7 +74,7 @@ class SanetConfig:
     size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
     style_size: int = option(512, min=32)  #: long side the paintings are seen at (stroke size follows)
     alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo attending to itself
-    precision: str | None = option(None, choices=PRECISIONS)  #: None = devices.adain_precision
+    precision: str = option("auto", choices=PRECISIONS)
     decoder: str | None = None  #: a SANet file from train-decoder --arch sanet; None = the shipped one
     #: tiles of this many px (rounded down to a multiple of 16); None = ADAIN_TILE above
     #: AUTO_TILE_PIXELS. Same result as one pass, in bounded memory
@@ -89,7 +89,7 @@ class CinConfig:
     size: int | None = option(None, min=16)  #: long side of the output; None keeps the photo's size
     style_size: int = option(256, min=32)  #: the predictor's input (shorter side, then a centre crop)
     alpha: float = option(1.0, min=0, max=1)  #: 1 = full style, 0 = the photo's own vector
-    precision: str = option("fp32", choices=PRECISIONS)  #: or fp16/bf16 autocast (for GPUs)
+    precision: str = option("auto", choices=PRECISIONS)
     #: tiles of this many px (bounded memory, seams feathered); None = CIN_TILE above AUTO_TILE_PIXELS
     tile: int | None = option(None, min=64)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..devices import adain_precision, autocast
+from ..devices import autocast, resolve_precision, working
 from ..errors import InputError
 from ..images import fit
 from ..models.sanet import StyleKeys, from_file
@@ -46,11 +46,11 @@ class Sanet:
         self.config = config
         self.device = device
         self.model = load_network(device, NETWORK, config.decoder, from_file, "SANet file")
-        self.precision = config.precision or adain_precision(device)
+        self.precision = resolve_precision(config.precision, device, self.name)
 
     def _keys(self, image: torch.Tensor) -> StyleKeys:
         with torch.no_grad(), autocast(self.device, self.precision):
-            return self.model.style_keys(fit(image.to(self.device), self.config.style_size))
+            return self.model.style_keys(working(fit(image.to(self.device), self.config.style_size), self.device))
 
     def prepare(self, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> SanetPrepared:
         if any(not isinstance(s, torch.Tensor) for s in styles):
@@ -63,6 +63,7 @@ class Sanet:
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, MULTIPLE, self.config.tile)
+        x = working(x, self.device)
         own = self._keys(photo) if self.config.alpha < 1 else None
         report = stages(progress)
         report("stylizing", 0, 1)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..convert.tflite import take
+from ..devices import network_on
 from .cache import shared
 
 STYLE_DIM = 100
@@ -263,4 +264,4 @@ def _build(model: M, name: str, convert: Callable[[dict[str, np.ndarray], Path],
     from ..convert.tflite import read_constants
 
     model.load_state_dict(weights.converted(name, lambda path: convert(read_constants(path), path)))
-    return model.to(device).eval().requires_grad_(False)
+    return network_on(model, device).eval().requires_grad_(False)

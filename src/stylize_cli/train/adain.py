@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .. import ops, weights
 from ..atomic import atomic_write
-from ..devices import autocast
+from ..devices import autocast, network_on, working
 from ..errors import InputError
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..models.adain import Decoder, Encoder, channel_means
@@ -79,7 +79,8 @@ class Paintings:
         images = {i: load_small(self.files[i], shorter=self.size, square=True) for i in todo}
         ready = [i for i in todo if images[i] is not None]
         if ready:
-            feats = encoder(torch.stack([images[i] for i in ready]).to(device).float() / 255.0, ADAIN_STYLE_LAYERS)
+            batch = working(torch.stack([images[i] for i in ready]).float() / 255.0, device)
+            feats = encoder(batch, ADAIN_STYLE_LAYERS)
             for j, i in enumerate(ready):
                 self.stats[i] = {k: tuple(s[j:j + 1] for s in ops.mean_std(feats[k])) for k in ADAIN_STYLE_LAYERS}
         picks = [i for i in picks if i in self.stats] or list(self.stats)[:1]  # unreadable ones dropped
@@ -140,7 +141,7 @@ class AdainRecipe:
         self.paintings = Paintings(config.style_dir, style_files, config.style_size, self.encoder, cache_path(out))
         log(f"{len(photos.images)} photos, {len(self.paintings.files)} paintings "
             f"({len(self.paintings.stats)} with statistics cached in {cache_path(out)})")
-        self.decoder = Decoder().to(device)
+        self.decoder = network_on(Decoder(), device)
         self.opt = torch.optim.Adam(self.decoder.parameters(), lr=config.learning_rate)
         if previous is not None:
             self.decoder.load_state_dict(previous.decoder)
@@ -153,7 +154,7 @@ class AdainRecipe:
 
     def step(self, rng: random.Random) -> dict[str, torch.Tensor]:
         config, device = self.config, self.device
-        content = self.photos.batch(config.batch, rng).to(device, non_blocking=True)
+        content = working(self.photos.batch(config.batch, rng), device)
         style = self.paintings.batch(config.batch, rng, self.encoder, device)
         with autocast(device, config.precision):
             values = losses(self.encoder, self.decoder, content, style, config)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ import torch
 
 from .. import weights
 from ..atomic import atomic_write
+from ..devices import resolve_precision
 from ..errors import InputError, OptionError
 from ..methods import ProgressCallback
 from ..models.adain import DECODER_FORMAT
@@ -65,7 +66,8 @@ class TrainDecoderConfig:
     external_weight: float = 0.0
     #: sanet, fresh runs: start the decoder from the shipped adain decoder (same architecture)
     from_adain: bool = True
-    precision: str = "fp32"  #: fp32, or bf16 autocast (GPUs)
+    #: auto: bf16 autocast on CUDA and on CPUs with bf16 instructions, fp32 elsewhere (devices.py)
+    precision: str = "auto"
     #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: the raw VGG
     #: trained better (bench/README.md, 'Figures behind defaults').
     normalise: bool = False
@@ -94,8 +96,8 @@ class TrainDecoderConfig:
         for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
-        if self.precision not in ("fp32", "bf16"):
-            raise OptionError("precision", f"{self.precision!r}: choose fp32 or bf16")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise OptionError("precision", f"{self.precision!r}: choose auto, fp32 or bf16")
 
 
 @dataclass
@@ -180,6 +182,7 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
 
     Returns the step reached. Ctrl-C or SIGTERM finishes the step, saves, then raises Interrupted.
     """
+    config = replace(config, precision=resolve_precision(config.precision, device, "train"))
     previous = DecoderCheckpoint.load(resume) if resume else None
     if previous is not None and previous.arch != config.arch:
         raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with arch {previous.arch}")

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import ops, weights
-from ..devices import autocast
+from ..devices import autocast, network_on, working
 from ..errors import InputError
 from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..methods.adain import DECODER
@@ -187,8 +187,8 @@ class SanetRecipe:
             if not scale:
                 raise InputError(f"{previous.source}: a decoder file without its training state; resume from "
                                  "the training checkpoint (-o of the run that made it)")
-        self.trainee = Trainee(encoder, scale, config).to(device)
-        self.critic = Discriminator().to(device) if config.external_weight else None
+        self.trainee = network_on(Trainee(encoder, scale, config), device)
+        self.critic = network_on(Discriminator(), device) if config.external_weight else None
         trained = [*self.trainee.transform.parameters(), *self.trainee.decoder.parameters(),
                    *self.trainee.heads.parameters()]
         self.opt = torch.optim.Adam(trained, lr=config.learning_rate)
@@ -224,8 +224,8 @@ class SanetRecipe:
 
     def step(self, rng: random.Random) -> dict[str, torch.Tensor]:
         config, device, half = self.config, self.device, self.config.batch // 2
-        content = self.photos.batch(half, rng).to(device, non_blocking=True)
-        style = self.paintings.batch(half, rng).to(device, non_blocking=True)
+        content = working(self.photos.batch(half, rng), device)
+        style = working(self.paintings.batch(half, rng), device)
         with autocast(device, config.precision):
             values, stylized = self.trainee.losses(content, style, self.critic)
         self.opt.zero_grad(set_to_none=True)

@@ -25,6 +25,7 @@ import torch
 
 from .. import ops, weights
 from ..atomic import atomic_write
+from ..devices import autocast, network_on, resolve_precision, working
 from ..errors import InputError, OptionError
 from ..images import fit
 from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
@@ -58,6 +59,7 @@ class TrainStyleConfig:
     #: total variation (Johnson et al.'s third loss). Off: it changed the judge's figures by less
     #: than their spread, and the networks' outputs show no pixel noise for it to remove (same section)
     tv_weight: float = 0.0
+    precision: str = "auto"  #: auto: bf16 autocast where the device has it (devices.resolve_precision)
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -66,6 +68,8 @@ class TrainStyleConfig:
             raise OptionError("size", f"must be at least 64, got {self.size}")
         if self.scale < self.size:
             raise OptionError("scale", f"must be at least the crop size ({self.size}), got {self.scale}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise OptionError("precision", f"{self.precision!r}: choose auto, fp32 or bf16")
 
 
 #: A network's defaults where they differ from a vector's: a heavier style, and steps up to where only
@@ -112,7 +116,7 @@ def train_style(style_image: torch.Tensor, photos: Photos, config: TrainStyleCon
     parts = Objective.build(cin, style_image, config, device)
     vector = (cin.predict(style_image) if start is None else start.view(1, -1).to(device)).detach().clone()
     key = fingerprint(style_image, photos, config) + hashlib.sha256(vector.cpu().numpy().tobytes()).hexdigest()
-    network = StyleNetwork.folded(cin.transfer, vector).to(device) if config.network else None
+    network = network_on(StyleNetwork.folded(cin.transfer, vector), device) if config.network else None
     record = Record(config=asdict(config))
     state = _resumable(checkpoint, key)
     if state is not None:
@@ -134,11 +138,13 @@ def train_style(style_image: torch.Tensor, photos: Photos, config: TrainStyleCon
         render = network
     if state is not None:
         opt.load_state_dict(state["optimizer"])
-    new_phase(record, device, "fp32", command, size=config.size, scale=config.scale, photos=len(photos.images))
+    precision = resolve_precision(config.precision, device, "train")
+    new_phase(record, device, precision, command, size=config.size, scale=config.scale, photos=len(photos.images))
     rng = random.Random(f"{config.seed}:{record.steps}")
 
     def step(_: int) -> dict[str, torch.Tensor]:
-        losses = objective(parts, render, photos.batch(1, rng).to(device), config)
+        with autocast(device, precision):
+            losses = objective(parts, render, working(photos.batch(1, rng), device), config)
         opt.zero_grad()
         losses["total"].backward()
         opt.step()
@@ -169,7 +175,7 @@ class Objective:
     def build(cls, cin: Cin, style_image: torch.Tensor, config: TrainStyleConfig,
               device: torch.device) -> Objective:
         vgg = load_vgg19(device)
-        feats = vgg(fit(style_image, config.scale).to(device), GRAM_STYLE_LAYERS)
+        feats = vgg(working(fit(style_image, config.scale), device), GRAM_STYLE_LAYERS)
         return cls(cin.transfer, vgg, [ops.gram(feats[k]).detach() for k in GRAM_STYLE_LAYERS])
 
 
