@@ -3,14 +3,15 @@
 Four parts, each in child processes (so every peak memory is its own) and each compared as ratios
 within one run:
 
-- networks: adain, sanet and cin at 512 and 1024 px, seconds per photo (median of 3 after a
+- networks: adain, sanet and cin at 512 and 1024 px, in fp32 and bf16, each in the default memory
+  layout and channels-last, seconds per photo (median of 3 after a
   warm-up), peak RSS, and the mean and max difference to fp32 (in /255);
 - gatys: the same optimisation in fp32 and under bf16 autocast, on real pairs at 256 px: seconds,
   the judge's figures, and the final loss (does L-BFGS converge as well?);
 - trainers: seconds for the same steps of train-decoder (adain and sanet) and train-style
   (vector and network) at `--precision fp32` and the default (auto);
 - whole process: `stylize run` of a 1536 px adain photo at the default and at `--precision fp32`
-  (round robin), with the mean difference and the judge on both outputs.
+  (round robin), with the mean difference and the judge on both outputs (at 512 px).
 
     STYLIZE_MIRROR=../shared/weights python bench/precision.py [--parts networks gatys trainers run]
         [--json out.json]
@@ -40,7 +41,8 @@ PHOTO = IMAGES / "content" / "avril.jpg"  # 1680x1050, the largest sample photo
 GATYS_PAIRS = [("chicago.jpg", "woman_with_hat_matisse.jpg"), ("golden_gate.jpg", "the_resevoir_at_poitiers.jpg"),
                ("sailboat.jpg", "sketch.png"), ("cornell.jpg", "mondrian_cropped.jpg")]
 #: (name, precision, memory layout) of each network row; fp32 in the default layout is the reference
-LAYOUTS = [("fp32", "fp32", "contiguous"), ("bf16", "bf16", "contiguous"), ("bf16 + channels-last", "bf16", "cl")]
+LAYOUTS = [("fp32", "fp32", "contiguous"), ("fp32 + channels-last", "fp32", "cl"), ("bf16", "bf16", "contiguous"),
+           ("bf16 + channels-last", "bf16", "cl")]
 
 NETWORK_CHILD = r"""
 import json, statistics, sys, time
@@ -84,10 +86,10 @@ print(json.dumps({"seconds": seconds, "final_loss": events[-1].losses["total"], 
 """
 
 
-def networks(sizes: list[int], work: Path) -> list[dict[str, object]]:
+def networks(methods: list[str], sizes: list[int], work: Path) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     photo = PHOTO if PHOTO.exists() else data_path(PHOTOS[0])
-    for method in ("adain", "sanet", "cin"):
+    for method in methods:
         for size in sizes:
             reference: np.ndarray | None = None
             for name, precision, layout in LAYOUTS:
@@ -164,7 +166,7 @@ def trainers(work: Path) -> list[dict[str, object]]:
 def whole_run(work: Path, repeat: int = 3) -> dict[str, object]:
     import torch
 
-    from stylize_cli.images import load_image
+    from stylize_cli.images import fit, load_image
     from stylize_cli.losses import judge
     from stylize_cli.models.vgg import load_vgg19
 
@@ -180,8 +182,8 @@ def whole_run(work: Path, repeat: int = 3) -> dict[str, object]:
             times[precision].append(wall)
     outputs = {p: load_image(work / f"run_{p}.png").rgb for p in times}
     vgg = load_vgg19()
-    with torch.no_grad():
-        scores = {p: judge(vgg, outputs[p], load_image(photo).rgb, load_image(data_path(PAINTING)).rgb)
+    with torch.no_grad():  # at 512 px, the scale the judge's figures everywhere else are taken at
+        scores = {p: judge(vgg, fit(outputs[p], 512), load_image(photo).rgb, load_image(data_path(PAINTING)).rgb)
                   for p in outputs}
     auto, fp32 = (statistics.median(times[p]) for p in ("auto", "fp32"))
     return {"auto_s": auto, "fp32_s": fp32, "x_fp32": auto / fp32,
@@ -193,12 +195,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", default=["networks", "gatys", "trainers", "run"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument("--methods", nargs="+", default=["adain", "sanet", "cin"], help="networks: which")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="stylize-precision-"))
     report: dict[str, object] = {}
     if "networks" in args.parts:
-        rows = report["networks"] = networks(args.sizes, work)
+        rows = report["networks"] = networks(args.methods, args.sizes, work)
         print(f"{'network':8} {'px':>5} {'run':22} {'seconds':>8} {'x fp32':>7} {'peak MB':>8} "
               f"{'mean/max diff (/255)':>21}")
         for r in rows:
