@@ -89,8 +89,9 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                           "[default: the shipped one]"),
         "precision": click.option("--precision", type=_choices("precision"),
                      help="adain, cin, sanet: the arithmetic. auto: adain and sanet in bf16 on CUDA and on CPUs "
-                          "with bf16 instructions (about twice as fast, within 1.5/255 of fp32), else fp32; cin "
-                          "fp32. fp16 is for GPUs. gatys always runs fp32: L-BFGS did not converge as well in bf16 "
+                          "with bf16 instructions (several times faster there, within 1.5/255 of fp32), else "
+                          "fp32; cin fp32 (in bf16 it moved further from fp32). fp16 is for GPUs. gatys always "
+                          "runs fp32: L-BFGS did not converge as well in bf16 "
                           "(bench/precision.py). "
                           "[default: auto]"),
         "tile": click.option("--tile", type=int,
