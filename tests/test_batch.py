@@ -222,24 +222,34 @@ def test_several_styles_without_mix_batch_per_style(tmp_path: Path) -> None:
     assert report.done == 6 and calls == [3, 3]
 
 
-def test_a_full_disk_is_one_clear_line_per_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_stops_the_run_at_the_first_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk once failed every remaining photo, one line each (2 done, 30 failed): now the run stops
+    at the first "no space left", exit 1, and the summary says why. No partial files, as before."""
     from stylize_cli.batch import run
 
     src = tmp_path / "src"
     src.mkdir()
-    shutil.copy(PHOTOS[1], src / "a.jpg")
+    for i in range(4):
+        shutil.copy(PHOTOS[1], src / f"{i}.jpg")
     jobs = plan([src], tmp_path / "out", ["cezanne"])
     stylizer = Stylizer(PAINTING, size=64, device="cpu")
+    saves: list[int] = []
+    real_save = Image.Image.save
 
-    def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
+    def filling(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        saves.append(1)
+        if len(saves) > 1:  # the first photo fits; then the disk is full
+            raise OSError(28, "No space left on device")
+        real_save(self, fp, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Image.Image, "save", full)
+    monkeypatch.setattr(Image.Image, "save", filling)
     records: list[dict[str, object]] = []
     report = run(jobs, {"cezanne": stylizer}, on_record=records.append)
-    assert report.failed == 1 and report.exit_status == 3
-    assert records[0]["error"] == f"{tmp_path / 'out' / 'a_cezanne.jpg'}: could not save (No space left on device)"
-    assert not list((tmp_path / "out").iterdir())  # no half-written file
+    assert (report.done, report.failed, report.exit_status) == (1, 1, 1)
+    assert [r["status"] for r in records] == ["done", "failed"]  # the other two are not tried
+    assert records[1]["error"] == f"{tmp_path / 'out' / '1_cezanne.jpg'}: could not save (no space left on the device)"
+    assert report.summary().startswith(f"stopped: no space left on the device ({tmp_path / 'out'}); 1 done")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".0_cezanne.jpg.stylize.json", "0_cezanne.jpg"]
 
 
 @pytest.mark.slow

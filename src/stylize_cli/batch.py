@@ -25,8 +25,8 @@ from typing import Any
 from PIL import Image
 
 from .atomic import atomic_write, file_id, remove_leftovers
-from .errors import ExitStatus, InputError, OptionError, StylizeError
-from .images import IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
+from .errors import DiskFull, ExitStatus, InputError, OptionError, StylizeError
+from .images import FULL, IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
 
 DEFAULT_NAME = "{stem}_{style}{suffix}"
 _SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
@@ -51,17 +51,21 @@ class Report:
     seconds: float = 0.0
     failures: list[tuple[Job, str]] = field(default_factory=list)
     interrupted: bool = False  #: stopped by Ctrl-C or SIGTERM before the last job
+    stopped: str = ""  #: why the run stopped before the last job on its own (a full disk), else ""
 
     @property
     def exit_status(self) -> int:
         if self.interrupted:
             return ExitStatus.INTERRUPTED
+        if self.stopped:
+            return ExitStatus.ERROR
         return ExitStatus.PARTIAL if self.failed else ExitStatus.OK
 
     def summary(self) -> str:
         rate = self.done / self.seconds if self.seconds > 0 else 0.0
         stale = (f" ({self.stale} made with other settings: --overwrite redoes them)" if self.stale else "")
         return (("interrupted: " if self.interrupted else "")
+                + (f"stopped: {self.stopped}; " if self.stopped else "")
                 + f"{self.done} done, {self.skipped} skipped{stale}, {self.failed} failed in "
                   f"{self.seconds:.1f} s ({rate:.2f} images/s)")
 
@@ -237,8 +241,13 @@ def _save(image: Image.Image, output: Path, settings: dict[str, Any]) -> None:
     an output whose settings are unknown (skipped) rather than the old run's (wrongly redone)."""
     settings_file(output).unlink(missing_ok=True)
     save_image(image, output)
-    with atomic_write(settings_file(output), "w") as fh:
-        json.dump(settings, fh, sort_keys=True)
+    try:
+        with atomic_write(settings_file(output), "w") as fh:
+            json.dump(settings, fh, sort_keys=True)
+    except OSError as exc:
+        if exc.errno in FULL:
+            raise DiskFull(f"{settings_file(output)}: could not save (no space left on the device)") from None
+        raise
 
 
 def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
@@ -304,6 +313,10 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
         for (job, _), image in zip(group, images, strict=True):
             try:
                 _save(image, job.output, settings[job.style])
+            except DiskFull as exc:
+                failed(job, exc, each)
+                report.stopped = f"no space left on the device ({job.output.parent})"
+                raise _Stop from None
             except _FAILURES as exc:
                 failed(job, exc, each)
                 continue
@@ -328,6 +341,8 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
         for group in groups.values():
             if not (fail_fast and report.failed):
                 flush(group)
+    except _Stop:  # every later output would fail the same way
+        pass
     except KeyboardInterrupt:  # Interrupted included: stop here, report what was done
         report.interrupted = True
     finally:
@@ -337,6 +352,10 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
 
 
 _FAILURES = (StylizeError, OSError, RuntimeError, MemoryError)
+
+
+class _Stop(Exception):
+    """Ends a run early on its own (report.stopped says why)."""
 
 
 def _decoded(jobs: Sequence[Job], pool: ThreadPoolExecutor,

@@ -28,6 +28,10 @@ class InputError(StylizeError, ValueError):
     """An input image, option or output path that cannot be used."""
 
 
+class DiskFull(InputError):
+    """No space left where outputs go: every later output would fail the same way, so a batch stops."""
+
+
 class WeightsError(StylizeError):
     """A checkpoint that is missing, unreachable, or fails its checksum."""
 

@@ -7,6 +7,7 @@ interrupted run never leaves a half-written image behind.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write
-from .errors import InputError, StylizeError
+from .errors import DiskFull, InputError, StylizeError
 from .limits import max_pixels
 
 ImageSource = str | os.PathLike | Image.Image
@@ -199,6 +200,8 @@ def flatten(image: Image.Image, fmt: str) -> Image.Image:
     return Image.alpha_composite(white, image).convert("RGB")
 
 
+#: errors that mean the disk (or the user's quota) is full
+FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _flattened: set[str] = set()  #: formats already warned about in this process: said once, not per photo
 
 
@@ -213,5 +216,7 @@ def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
         with atomic_write(path) as fh:
             image.save(fh, format=fmt, **options)
     except OSError as exc:
+        if exc.errno in FULL:
+            raise DiskFull(f"{path}: could not save (no space left on the device)") from None
         raise InputError(f"{path}: could not save ({exc.strerror or exc})") from None
     return path

@@ -361,7 +361,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
         batch_size = 8 if next(iter(stylizers.values())).device.type == "cuda" else 1
         report = run_jobs(jobs, stylizers, overwrite=overwrite, fail_fast=fail_fast, on_record=report_one,
                           batch_size=batch_size)
-    if not quiet or report.interrupted:
+    if not quiet or report.interrupted or report.stopped:
         say(f"stylize: {report.summary()}; outputs in {out_dir}")
     return report.exit_status
 
