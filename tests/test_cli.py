@@ -313,3 +313,35 @@ def test_a_bad_pixel_limit_is_an_error_not_ignored(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("STYLIZE_MAX_PIXELS", "abc")
     code, err = invoke("run", CONTENT, "-s", STYLE, "-o", tmp_path / "o.jpg", *FAST)
     assert_one_line_error(code, err, "STYLIZE_MAX_PIXELS='abc': not a positive whole number")
+
+
+def test_pipes_read_standard_input_and_write_standard_output(tmp_path: Path) -> None:
+    """`cat a.jpg | stylize run - -s painting.jpg -o - | ...`: PNG unless --format says otherwise,
+    messages only on stderr."""
+    import io
+
+    photo = CONTENT.read_bytes()
+    for extra, kind in (([], "PNG"), (["--format", "jpg"], "JPEG"), (["--format", "webp"], "WEBP")):
+        result = CliRunner().invoke(cli, ["run", "-", "-s", str(STYLE), "-o", "-", "--size", "48", *extra],
+                                    input=photo)
+        assert result.exit_code == 0, result.stderr
+        with Image.open(io.BytesIO(result.stdout_bytes)) as out:
+            assert out.format == kind and out.size == (48, 32)
+        assert "standard output" in result.stderr
+    piped = subprocess.run(f"cat {CONTENT} | {sys.executable} -m stylize_cli run - -s {STYLE} -o - --size 32 -q "
+                           f"| {sys.executable} -c 'import sys; sys.stdout.write(str(len(sys.stdin.buffer.read())))'",
+                           shell=True, capture_output=True, text=True, check=True)
+    assert int(piped.stdout) > 1000 and piped.stderr == ""
+    code = CliRunner().invoke(cli, ["run", "-", "-s", str(STYLE), "-o", str(tmp_path / "from_stdin.png"), *FAST],
+                              input=photo).exit_code
+    assert code == 0 and (tmp_path / "from_stdin.png").is_file()
+
+
+def test_empty_or_non_image_standard_input_is_one_line_and_nothing_on_stdout() -> None:
+    for data, needle in ((b"", "-: empty input (0 bytes)"), (b"hello, not an image", "-: not an image")):
+        result = CliRunner().invoke(cli, ["run", "-", "-s", str(STYLE), "-o", "-", *FAST], input=data)
+        assert_one_line_error(result.exit_code, result.stderr, needle)
+        assert result.stdout_bytes == b""
+    for args in (["-o", "out.png", "--format", "jpg"], ["-o", "-", "--json"]):
+        result = CliRunner().invoke(cli, ["run", str(CONTENT), "-s", str(STYLE), *args, *FAST])
+        assert result.exit_code == 2 and result.stdout_bytes == b"", result.stderr

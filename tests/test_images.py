@@ -154,7 +154,7 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", explode)
-    with pytest.raises(InputError, match=r"out\.png: could not save \(No space left on device\)"):
+    with pytest.raises(InputError, match=r"out\.png: could not save \(no space left on the device\)"):
         save_image(Image.new("RGB", (8, 8)), out)
     assert out.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]

@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -60,36 +61,52 @@ def load_image(source: ImageSource, *, limit: int | None = None) -> LoadedImage:
     if isinstance(source, Image.Image):
         return _to_loaded(source, getattr(source, "filename", "") or "<image>")
     path = Path(source)
-    limit = limit or max_pixels()
     try:
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not an image")
         if path.stat().st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes)")
-        with warnings.catch_warnings():
-            # Pillow warns between its limit and twice it; our own check below decides.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > limit:
-                    raise InputError(
-                        f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the "
-                        f"{limit / 1e6:.0f} Mpx limit (a decompression bomb?); "
-                        "raise STYLIZE_MAX_PIXELS if the image is genuine")
-                im.load()
-                return _to_loaded(im, str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
+    return _decode(path, str(path), limit)
+
+
+def load_bytes(data: bytes, name: str = "-", *, limit: int | None = None) -> LoadedImage:
+    """An image held in memory (a pipe's bytes), with every check a file gets; `name` for messages."""
+    if not data:
+        raise InputError(f"{name}: empty input (0 bytes)")
+    return _decode(io.BytesIO(data), name, limit)
+
+
+def _decode(source: Path | io.BytesIO, name: str, limit: int | None) -> LoadedImage:
+    limit = limit or max_pixels()
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between its limit and twice it; our own check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as im:
+                w, h = im.size
+                if w * h > limit:
+                    raise InputError(
+                        f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the "
+                        f"{limit / 1e6:.0f} Mpx limit (a decompression bomb?); "
+                        "raise STYLIZE_MAX_PIXELS if the image is genuine")
+                im.load()
+                return _to_loaded(im, name)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
     except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image, or a format Pillow cannot read") from None
+        raise InputError(f"{name}: not an image, or a format Pillow cannot read") from None
     except Image.DecompressionBombError as exc:
-        raise InputError(f"{path}: refused as a decompression bomb ({exc})") from None
+        raise InputError(f"{name}: refused as a decompression bomb ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
-        raise InputError(f"{path}: truncated or corrupt image ({exc})") from None
+        raise InputError(f"{name}: truncated or corrupt image ({exc})") from None
 
 
 def _to_loaded(im: Image.Image, name: str) -> LoadedImage:
@@ -205,16 +222,21 @@ FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _flattened: set[str] = set()  #: formats already warned about in this process: said once, not per photo
 
 
+def encode(image: Image.Image, fmt: str, fh: IO[bytes]) -> None:
+    """The picture in `fmt` (SAVE_FORMATS' values) to an open binary file: a file or a pipe."""
+    if image.mode == "RGBA" and fmt not in _ALPHA_FORMATS:
+        image = flatten(image, fmt)
+    options: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    image.save(fh, format=fmt, **options)
+
+
 def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file in the same folder, then os.replace."""
     path = Path(path)
     fmt = output_format(path)
-    if image.mode == "RGBA" and fmt not in _ALPHA_FORMATS:
-        image = flatten(image, fmt)
-    options: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     try:
         with atomic_write(path) as fh:
-            image.save(fh, format=fmt, **options)
+            encode(image, fmt, fh)
     except OSError as exc:
         if exc.errno in FULL:
             raise DiskFull(f"{path}: could not save (no space left on the device)") from None

@@ -9,6 +9,7 @@ starts, and then only what its method needs.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -24,6 +25,9 @@ from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, n
 from ..stop import sigterm_as_interrupt
 from .console import ProgressBar, count_bar, say
 
+PIPE = "-"  #: as the photo: read standard input; as -o: write standard output
+#: --format with -o -: what it writes (images.SAVE_FORMATS' names)
+PIPE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF"}
 BATCH_ONLY = {"recursive": "--recursive", "pattern": "--glob", "extensions": "--ext", "template": "--name",
               "fail_fast": "--fail-fast", "shard": "--shard"}
 #: Options of the run itself, not of a method (the rest are handed to the method's config).
@@ -179,9 +183,11 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "attention places the painting's patterns where they fit (seconds; any painting). auto: "
                    "adain for images, cin for named styles and style files.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="One photo: the output file (the format follows the extension: jpg, png, webp, tif), or a "
-                   "folder to write it in. A batch: the output folder. [default: CONTENT_stylized_STYLE.EXT "
-                   "in the current folder]")
+              help="One photo: the output file (the format follows the extension: jpg, png, webp, tif), a "
+                   "folder to write it in, or - for standard output. A batch: the output folder. "
+                   "[default: CONTENT_stylized_STYLE.EXT in the current folder]")
+@click.option("--format", "pipe_format", type=click.Choice(sorted(PIPE_FORMATS)),
+              help="With -o -: the format written to standard output. [default: png]")
 @method_options()
 @run_options
 @batch_options
@@ -192,6 +198,14 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
     Without arguments, runs the demo on the sample images shipped with stylize.
     """
     batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json", "dry_run")}
+    pipe_format = options.pop("pipe_format")
+    to_stdout = output is not None and str(output) == PIPE
+    if pipe_format and not to_stdout:
+        raise click.UsageError("--format sets what -o - writes to standard output; a file's extension sets "
+                               "its own format")
+    if to_stdout and (batch["as_json"] or is_batch(inputs)):
+        raise click.UsageError("-o - writes one picture to standard output: not with --json (also on standard "
+                               "output) and not for a batch")
     if not inputs and not styles:
         given = [BATCH_ONLY[k] for k in BATCH_ONLY if batch[k]]
         if given:
@@ -218,15 +232,18 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
             raise click.UsageError(f"{given[0]} applies to batches (folders, globs or several photos), "
                                    f"not to one photo ({inputs[0]})")
         content = inputs[0]
-        if output is None or output.is_dir() or not output.suffix:  # no extension: a folder, made if need be
+        if not to_stdout and (output is None or output.is_dir() or not output.suffix):  # a folder, made if need be
             output = (output or Path()) / _default_name(content, styles, style_weights)
         if batch["dry_run"]:
             return _print_plan([(content, output, "exists" if output.exists() else "planned")], batch["as_json"])
-        stylize_one(content, list(styles), list(style_weights) or None, method, output, options, batch["as_json"])
+        stylize_one(content, list(styles), list(style_weights) or None, method, output, options, batch["as_json"],
+                    pipe_format or "png")
 
 
 def is_batch(inputs: tuple[Path, ...]) -> bool:
     """Several inputs, a folder, or a pattern that is not itself a file's name."""
+    if not inputs:
+        return False
     first = inputs[0]
     return len(inputs) > 1 or first.is_dir() or (not first.exists() and bool(_GLOB & set(str(first))))
 
@@ -262,7 +279,7 @@ def _default_name(content: Path, styles: tuple[Path, ...], weights: tuple[float,
     suffix = content.suffix.lower() if content.suffix.lower() in SAVE_FORMATS else ".png"
     shown = [f"{w:g}" for w in weights] if len(set(weights)) > 1 else [""] * len(styles)
     label = "+".join(style_label(style) + w for style, w in zip(styles, shown, strict=True))
-    return f"{content.stem}_stylized_{label}{suffix}"
+    return f"{'stdin' if str(content) == PIPE else content.stem}_stylized_{label}{suffix}"
 
 
 def _print_plan(plan: list[tuple[Path, Path, str]], as_json: bool) -> None:
@@ -287,35 +304,54 @@ def split_options(options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
 
 
 def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | None, method: str,
-                output: Path, options: dict[str, Any], as_json: bool) -> None:
+                output: Path, options: dict[str, Any], as_json: bool, pipe_format: str = "png") -> None:
+    """One photo; `-` as the content reads standard input, as the output writes standard output."""
     from ..api import Stylizer
     from ..atomic import refuse_replacing
     from ..batch import record
-    from ..images import check_writable, load_image, save_image
+    from ..images import check_writable, encode, load_bytes, load_image, save_image
 
     quiet, kwargs = split_options(dict(options))
-    refuse_replacing(output, [content, *styles, options.get("mask"), options.get("decoder")])
-    check_writable(output)
+    to_stdout, from_stdin = str(output) == PIPE, str(content) == PIPE
+    if not to_stdout:
+        read = [c for c in (content, *styles, options.get("mask"), options.get("decoder")) if str(c) != PIPE]
+        refuse_replacing(output, read)
+        check_writable(output)
     start = time.perf_counter()
-    image = load_image(content)
+    image = load_bytes(sys.stdin.buffer.read(), PIPE) if from_stdin else load_image(content)
     stylizer = Stylizer(styles, method=method, style_weights=style_weights, **kwargs)
     if not quiet:
-        say(f"Stylizing {content} with {stylizer.method.name} on {stylizer.device}…")
+        say(f"Stylizing {'standard input' if from_stdin else content} with {stylizer.method.name} on "
+            f"{stylizer.device}…")
+
+    def write(picture: Any) -> None:
+        if to_stdout:  # whole or nothing: encoded in memory, then written at once
+            buffer = io.BytesIO()
+            encode(picture, PIPE_FORMATS[pipe_format], buffer)
+            stdout = sys.stdout.buffer
+            stdout.write(buffer.getvalue())
+            stdout.flush()
+        else:
+            save_image(picture, output)
+
     with ProgressBar(disable=quiet) as bar:
         try:
             result = stylizer(image, progress=bar.update)
         except Interrupted as stop:
+            if to_stdout:
+                raise Interrupted(note="nothing written to standard output") from None
             if stop.image is None:
                 raise
             save_image(stop.image, output)
             raise Interrupted(note=f"wrote the image so far to {output}") from None
-    save_image(result, output)
+    write(result)
     seconds = time.perf_counter() - start
     if as_json:
         label = "mix" if len(styles) > 1 else Path(str(styles[0])).stem
         click.echo(json.dumps(record(content, output, label, "done", seconds, None)))
     if not quiet:
-        say(f"Wrote {output} ({result.width}x{result.height}, {seconds:.0f} s on {stylizer.device}).")
+        where = f"{pipe_format.upper()} to standard output" if to_stdout else str(output)
+        say(f"Wrote {where} ({result.width}x{result.height}, {seconds:.0f} s on {stylizer.device}).")
 
 
 def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | None, method: str,
