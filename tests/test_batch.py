@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from stylize_cli import Stylizer
 from stylize_cli.batch import in_shard, is_complete, parse_shard, plan, style_label
 from stylize_cli.errors import InputError
-from stylize_cli.images import load_image
+from stylize_cli.images import fit, load_image
 from stylize_cli.tiles import starts
 
 from .conftest import IMAGES, PAINTING, PHOTOS, WEIGHTS_MIRROR, default_sigint, need
@@ -369,3 +370,80 @@ def test_a_folder_with_images_only_in_subfolders_hints_at_r(tmp_path: Path) -> N
     (tmp_path / "in2").mkdir()
     done = _run(tmp_path / "in", tmp_path / "in2", "-s", PAINTING, "-o", tmp_path / "out")
     assert done.returncode == 1 and f"images lie in subfolders of {tmp_path / 'in'}: add -r" in done.stderr, done.stderr
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Path:
+    """A pool of five paintings unlike each other: Matisse, and four generated patterns of their own
+    colours and shapes (stripes, checks, dots, waves), some in a subfolder."""
+    folder = tmp_path / "paintings"
+    (folder / "more").mkdir(parents=True)
+    shutil.copy(PAINTING, folder / "matisse.jpg")
+    y, x = np.mgrid[0:256, 0:256]
+    patterns = {"stripes": ((x // 16) % 2, (255, 200, 0), (200, 0, 0)),
+                "checks": (((x // 32) + (y // 32)) % 2, (20, 40, 200), (240, 240, 255)),
+                "dots": (((x % 24 - 12) ** 2 + (y % 24 - 12) ** 2) < 40, (0, 120, 30), (230, 220, 180)),
+                "waves": (np.sin(x / 9 + np.sin(y / 13) * 3) > 0, (120, 0, 140), (250, 150, 200))}
+    for i, (name, (mask, a, b)) in enumerate(patterns.items()):
+        picture = np.where(mask[..., None].astype(bool), np.array(a), np.array(b)).astype(np.uint8)
+        Image.fromarray(picture).save((folder / "more" if i % 2 else folder) / f"{name}.png")
+    return folder
+
+
+def test_random_draws_are_a_function_of_the_seed_and_the_path(photos: Path, pool: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    one = plan([photos], out, [pool], recursive=True, draws=1, seed=0)
+    assert [j.painting for j in one] == [j.painting for j in plan([photos], out, [pool], recursive=True, draws=1)]
+    assert len(one) == 5 and all(Path(j.painting).parent in (pool, pool / "more") for j in one)
+    assert len({j.painting for j in one}) > 1
+    others = [plan([photos], out, [pool], recursive=True, draws=1, seed=s) for s in range(1, 6)]
+    assert any([j.painting for j in o] != [j.painting for j in one] for o in others)  # another seed, another draw
+    two = plan([photos], out, [pool], recursive=True, draws=2, seed=0)
+    by_photo: dict[Path, list[str]] = {}
+    for job in two:
+        by_photo.setdefault(job.input, []).append(job.painting)
+    assert all(len(set(p)) == 2 for p in by_photo.values())  # two different paintings per photo
+    shards = [job for k in (1, 2, 3) for job in plan([photos], out, [pool], recursive=True, draws=1,
+                                                      shard=(k, 3))]
+    assert sorted(map(str, shards)) == sorted(map(str, one))  # every shard draws what one run draws
+    with pytest.raises(InputError, match="only 5 paintings"):
+        plan([photos], out, [pool], draws=6)
+
+
+@pytest.mark.mirror
+def test_random_paintings_end_to_end_record_the_painting_used(tmp_path: Path) -> None:
+    """Stylized-ImageNet's recipe: each photo gets a random painting from a folder; the record names
+    it, and the judge's Gram features agree it is the painting the output was made with."""
+    pool = tmp_path / "paintings"
+    (pool / "more").mkdir(parents=True)
+    for i, name in enumerate(("starry_night.jpg", "the_scream.jpg", "mondrian_cropped.jpg", "udnie.jpg",
+                              "woman_with_hat_matisse.jpg")):
+        shutil.copy(need(IMAGES / "style" / name), (pool / "more" if i % 2 else pool) / name)
+    src = tmp_path / "in" / "cats"
+    src.mkdir(parents=True)
+    for i in range(3):
+        Image.open(PHOTOS[i]).convert("RGB").save(src / f"{i}.jpg")
+    out = tmp_path / "out"
+    done = _run(tmp_path / "in", "-r", "-s", pool, "--random", "1", "--seed", "7", "-o", out, "--json", "--size", "128")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 3 and all(r["seed"] == 7 and Path(r["painting"]).is_file() for r in records)
+    assert all(Path(r["output"]).parent == out / "cats" for r in records)  # class folders kept
+    from stylize_cli import ops
+    from stylize_cli.layers import GRAM_STYLE_LAYERS
+    from stylize_cli.models.vgg import load_vgg19
+
+    vgg = load_vgg19()
+
+    def grams(image: torch.Tensor) -> torch.Tensor:  # the judge's Grams, each layer relative to its size
+        feats = vgg(fit(image, 128), GRAM_STYLE_LAYERS)
+        return torch.cat([ops.gram(feats[k]).flatten() / ops.gram(feats[k]).norm() for k in GRAM_STYLE_LAYERS])
+
+    paintings = {str(p): grams(load_image(p).rgb) for p in sorted(pool.rglob("*")) if p.is_file()}
+    for r in records:
+        made = grams(load_image(r["output"]).rgb)
+        distances = {p: float((made - g).norm()) for p, g in paintings.items()}
+        assert min(distances, key=distances.__getitem__) == r["painting"], (r, distances)
+    again = _run(tmp_path / "in", "-r", "-s", pool, "--random", "1", "--seed", "7", "-o", out, "--json",
+                 "--size", "128")
+    assert [json.loads(line)["status"] for line in again.stdout.splitlines()] == ["skipped"] * 3

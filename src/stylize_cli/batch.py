@@ -14,9 +14,11 @@ import glob as globbing
 import hashlib
 import json
 import os
+import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,31 @@ class Job:
     input: Path
     output: Path
     style: str  #: label of the style (or "mix") used in names and records
+    painting: str = ""  #: with a drawn painting (--random): its path, recorded with the seed
+    seed: int | None = None  #: the --seed of the draw, recorded
+
+
+def expand_styles(styles: Sequence[object]) -> list[object]:
+    """Styles as given, with each folder replaced by the pictures in it (and its subfolders), sorted."""
+    expanded: list[object] = []
+    for style in styles:
+        if isinstance(style, (str, os.PathLike)) and Path(style).is_dir():
+            pictures = sorted(p for p in Path(style).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not pictures:
+                raise InputError(f"{style}: a folder of styles with no pictures in it")
+            expanded += pictures
+        else:
+            expanded.append(style)
+    return expanded
+
+
+def draw(pool: int, k: int, seed: int, relative: str) -> list[int]:
+    """K different indices into a pool of paintings for one photo: a pure function of the seed and
+    the photo's path relative to its input folder, so reruns, resumed runs and every shard agree."""
+    if k > pool:
+        raise OptionError("random", f"{k}: only {pool} paintings to draw from")
+    key = hashlib.sha256(f"{seed}\0{relative}".encode()).digest()
+    return random.Random(key).sample(range(pool), k)
 
 
 @dataclass
@@ -175,8 +202,11 @@ def output_for(root: Path, relative: Path, template: str, style: str) -> Path:
 
 def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object], *, mix: bool = False,
          recursive: bool = False, pattern: str | None = None, extensions: Iterable[str] | None = None,
-         template: str = DEFAULT_NAME, shard: tuple[int, int] | None = None) -> list[Job]:
-    """Every content x style job of this shard (one job per content when styles are mixed)."""
+         template: str = DEFAULT_NAME, shard: tuple[int, int] | None = None, draws: int | None = None,
+         seed: int = 0) -> list[Job]:
+    """Every content x style job of this shard (one job per content when styles are mixed; `draws`
+    paintings per content drawn from `styles` with `seed`, see `draw`)."""
+    styles = expand_styles(styles)
     out_resolved = out_dir.resolve()
     for source in sources:
         src = Path(source)
@@ -188,12 +218,17 @@ def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object],
     labels = ["mix"] if mix else [style_label(s) for s in styles]
     if len(set(labels)) < len(labels):
         raise OptionError("styles", "share a name, so their outputs would collide; rename one")
+    if draws is not None and (mix or draws < 1):
+        raise OptionError("random", "draws paintings to use one at a time: at least 1, and not with --mix")
     check_template(template)
     found = find_inputs(sources, recursive=recursive, pattern=pattern, extensions=extensions)
     jobs, writers = [], {}
     for file, relative in found:
-        for label in labels:
-            job = Job(file, output_for(out_dir, relative, template, label), label)
+        chosen = range(len(labels)) if draws is None else draw(len(labels), draws, seed, relative.as_posix())
+        for index in chosen:
+            label = labels[index]
+            job = Job(file, output_for(out_dir, relative, template, label), label,
+                      *((str(styles[index]), seed) if draws is not None else ()))
             # Every shard plans every input, so two shards can never write one file unseen.
             key = os.path.normcase(str(job.output)).casefold()  # x.png and x.PNG, on any file system
             if key in writers:
@@ -262,8 +297,9 @@ def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
 Record = dict[str, object]
 
 
-def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = False, fail_fast: bool = False,
-        on_record: Callable[[Record], None] = lambda r: None, prefetch: int = 2, batch_size: int = 1) -> Report:
+def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, overwrite: bool = False,
+        fail_fast: bool = False, on_record: Callable[[Record], None] = lambda r: None, prefetch: int = 2,
+        batch_size: int = 1) -> Report:
     """Run the jobs in order, decoding the next images in background threads.
 
     With batch_size > 1, photos are gathered per style and each full group goes
@@ -275,14 +311,20 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
     report = Report()
     start = time.perf_counter()
     remove_stale_temporaries(jobs)
-    settings = {label: _jsonable(stylizer.settings) for label, stylizer in stylizers.items()}
+    known: dict[str, dict[str, Any]] = {}
+
+    def settings(label: str) -> dict[str, Any]:
+        if label not in known:
+            known[label] = _jsonable(stylizers[label].settings)
+        return known[label]
+
     todo = [j for j in jobs if overwrite or not is_complete(j.output)]
     pending = set(todo)
     for job in jobs:
         if job not in pending:
             report.skipped += 1
             made_with = recorded_settings(job.output)
-            stale = made_with is not None and made_with != settings[job.style]
+            stale = made_with is not None and made_with != settings(job.style)
             report.stale += stale
             entry = _record(job, "skipped", 0.0, None)
             if stale:
@@ -312,7 +354,7 @@ def run(jobs: Sequence[Job], stylizers: dict[str, Any], *, overwrite: bool = Fal
         each = (time.perf_counter() - began) / len(group)
         for (job, _), image in zip(group, images, strict=True):
             try:
-                _save(image, job.output, settings[job.style])
+                _save(image, job.output, settings(job.style))
             except DiskFull as exc:
                 failed(job, exc, each)
                 report.stopped = f"no space left on the device ({job.output.parent})"
@@ -377,10 +419,31 @@ def record(input: Path, output: Path, style: str, status: str, seconds: float, e
             "seconds": round(seconds, 3), "error": error}
 
 
+class StylizerPool:
+    """A Stylizer per style label, made when first needed and kept for the last `keep` labels used:
+    a pool of thousands of paintings drawn at random holds a few prepared styles, not all of them."""
+
+    def __init__(self, make: Callable[[str], Any], keep: int = 16) -> None:
+        self.make, self.keep = make, keep
+        self.ready: OrderedDict[str, Any] = OrderedDict()
+
+    def __getitem__(self, label: str) -> Any:
+        if label in self.ready:
+            self.ready.move_to_end(label)
+        else:
+            self.ready[label] = self.make(label)
+            if len(self.ready) > self.keep:
+                self.ready.popitem(last=False)
+        return self.ready[label]
+
+
 def _jsonable(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings as they read back from their file (tuples become lists), so the two compare equal."""
     return json.loads(json.dumps(settings, default=str))
 
 
 def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:
-    return record(job.input, job.output, job.style, status, seconds, error)
+    entry = record(job.input, job.output, job.style, status, seconds, error)
+    if job.painting:  # a drawn painting: which one, and the seed that drew it
+        entry.update(painting=job.painting, seed=job.seed)
+    return entry

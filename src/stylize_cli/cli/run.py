@@ -29,7 +29,7 @@ PIPE = "-"  #: as the photo: read standard input; as -o: write standard output
 #: --format with -o -: what it writes (images.SAVE_FORMATS' names)
 PIPE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF"}
 BATCH_ONLY = {"recursive": "--recursive", "pattern": "--glob", "extensions": "--ext", "template": "--name",
-              "fail_fast": "--fail-fast", "shard": "--shard"}
+              "fail_fast": "--fail-fast", "shard": "--shard", "draws": "--random"}
 #: Options of the run itself, not of a method (the rest are handed to the method's config).
 RUN_OPTIONS = ("preserve_color", "style_size", "max_size", "device", "quiet")
 _GLOB = set("*?[")
@@ -121,7 +121,8 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                           f"or from noise. [default: {net_defaults('init')}]"),
         "pooling": click.option("--pooling", type=_choices("pooling"), help=f"gatys: VGG pooling; avg gives smoother "
                                                                  f"results. {_defaults('pooling')}"),
-        "seed": click.option("--seed", type=int, help=f"gatys: random seed (noise init). {_defaults('seed')}"),
+        "seed": click.option("--seed", type=int, help="gatys: random seed (noise init); a batch with --random: "
+                                                      f"the seed of the draw. {_defaults('seed')}"),
         "loss_net": click.option("--loss-net", type=_choices("loss_net"),
                      help="gatys: the network whose features define content and style. mobilenet: the "
                           "residual trunk of Magenta's style predictor, about 10x cheaper per iteration. "
@@ -163,6 +164,10 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                                                              "output, style, status, seconds, error)."),
         click.option("--shard", help="Batch: K/N processes a stable 1/N of the inputs; auto/N takes K "
                                      "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
+        click.option("--random", "draws", type=click.IntRange(1),
+                     help="Batch: K different styles per photo, drawn from the --style pictures and folders "
+                          "(Stylized-ImageNet's recipe with K=1); the draw depends only on --seed (default 0) and "
+                          "the photo's path in its input folder, so reruns and every --shard agree."),
         click.option("--dry-run", is_flag=True, help="Print each planned output and whether it would be made or "
                                                      "skipped (it exists); load and write nothing."),
     ], fn)
@@ -170,8 +175,9 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-s", "--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend.")
+@click.option("-s", "--style", "styles", multiple=True, type=click.Path(path_type=Path),
+              help="Style image, named style (see `stylize styles list`) or style .json; repeat to blend. A "
+                   "batch also takes a folder: every picture in it is a style (see --random).")
 @click.option("-w", "--style-weight", "style_weights", multiple=True, type=click.FloatRange(0),
               help="One per --style, in order. gatys: multiplies that style's loss (one value sets "
                    "the style strength; several also set the blend). cin, adain, sanet: mixing proportions. "
@@ -198,6 +204,10 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
     Without arguments, runs the demo on the sample images shipped with stylize.
     """
     batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json", "dry_run")}
+    # --seed is gatys's noise and --random's draw: the draw takes it, and only gatys keeps it as well
+    batch["draw_seed"] = options["seed"] or 0
+    if batch["draws"] and method != "gatys":
+        options["seed"] = None
     pipe_format = options.pop("pipe_format")
     to_stdout = output is not None and str(output) == PIPE
     if pipe_format and not to_stdout:
@@ -357,17 +367,19 @@ def stylize_one(content: Path, styles: list[Path], style_weights: list[float] | 
 def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | None, method: str,
            out_dir: Path, options: dict[str, Any], *, recursive: bool, pattern: str | None,
            extensions: tuple[str, ...], template: str | None, mix: bool, overwrite: bool,
-           fail_fast: bool, as_json: bool, shard: str | None, dry_run: bool) -> int:
+           fail_fast: bool, as_json: bool, shard: str | None, dry_run: bool, draws: int | None,
+           draw_seed: int) -> int:
     """Many photos from shell scripts and cluster jobs; returns the exit status (0, 3 or 130)."""
     from ..api import Stylizer
-    from ..batch import DEFAULT_NAME, is_complete, parse_shard, plan, style_label
+    from ..batch import DEFAULT_NAME, StylizerPool, expand_styles, is_complete, parse_shard, plan, style_label
     from ..batch import run as run_jobs
     from ..errors import InputError
 
     quiet, kwargs = split_options(dict(options))
     mix = mix or bool(style_weights)
     jobs = plan(inputs, out_dir, styles, mix=mix, recursive=recursive, pattern=pattern,
-                extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard))
+                extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard),
+                draws=draws, seed=draw_seed)
     if not jobs:
         raise InputError("no images to stylize in " + ", ".join(str(i) for i in inputs)
                          + (f" (shard {shard})" if shard else "") + _subfolder_hint(inputs, recursive))
@@ -379,12 +391,13 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
-    labels = {job.style for job in jobs}
+    pictures = expand_styles(styles)
+    stylizers: Any
     if mix:
-        stylizers = {"mix": Stylizer(styles, method=method, style_weights=style_weights, **kwargs)}
+        stylizers = {"mix": Stylizer(pictures, method=method, style_weights=style_weights, **kwargs)}
     else:
-        stylizers = {style_label(s): Stylizer(s, method=method, **kwargs)
-                     for s in styles if style_label(s) in labels}
+        by_label = {style_label(s): s for s in pictures}
+        stylizers = StylizerPool(lambda label: Stylizer(by_label[label], method=method, **kwargs))
     with count_bar("stylizing", len(jobs), disable=quiet) as advance:
         def report_one(entry: dict[str, object]) -> None:
             advance()
@@ -394,7 +407,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
                 click.echo(json.dumps(entry))
 
         # On a GPU a pass over 8 photos costs little more than over one; on a CPU it does not help.
-        batch_size = 8 if next(iter(stylizers.values())).device.type == "cuda" else 1
+        batch_size = 8 if stylizers[jobs[0].style].device.type == "cuda" else 1
         report = run_jobs(jobs, stylizers, overwrite=overwrite, fail_fast=fail_fast, on_record=report_one,
                           batch_size=batch_size)
     if not quiet or report.interrupted or report.stopped:
