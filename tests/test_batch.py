@@ -447,3 +447,27 @@ def test_random_paintings_end_to_end_record_the_painting_used(tmp_path: Path) ->
     again = _run(tmp_path / "in", "-r", "-s", pool, "--random", "1", "--seed", "7", "-o", out, "--json",
                  "--size", "128")
     assert [json.loads(line)["status"] for line in again.stdout.splitlines()] == ["skipped"] * 3
+
+
+def test_alpha_range_draws_a_strength_per_output_and_uses_it(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.open(PHOTOS[i]).convert("RGB").save(src / f"{i}.png")
+    jobs = plan([src], tmp_path / "out", [PAINTING], alpha_range=(0.2, 0.9), seed=3)
+    assert all(0.2 <= j.alpha <= 0.9 for j in jobs) and len({j.alpha for j in jobs}) == 3  # type: ignore[operator]
+    assert [j.alpha for j in plan([src], tmp_path / "out", [PAINTING], alpha_range=(0.2, 0.9), seed=3)] == \
+        [j.alpha for j in jobs]
+    with pytest.raises(InputError, match="0 <= LOW <= HIGH <= 1"):
+        plan([src], tmp_path / "out", [PAINTING], alpha_range=(0.9, 0.2))
+    out = tmp_path / "out"
+    done = _run(src, "-s", PAINTING, "-o", out, "--alpha-range", "0.2,0.9", "--seed", "3", "--json", *FAST)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["alpha"] for r in records] == [j.alpha for j in jobs] and {r["seed"] for r in records} == {3}
+    stylizer = Stylizer(PAINTING, size=64, device="cpu")
+    for r in records:  # the recorded strength is the one the picture was made with
+        again = np.asarray(stylizer(r["input"], alpha=r["alpha"]), np.int16)
+        assert np.abs(np.asarray(Image.open(r["output"]), np.int16) - again).max() <= 1, r
+    other = _run(src, "-s", PAINTING, "-o", out, "--alpha-range", "0.2,0.9", "--seed", "4", *FAST)
+    assert "(3 made with other settings" in other.stderr, other.stderr  # other strengths: said, not redone

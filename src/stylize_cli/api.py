@@ -112,13 +112,13 @@ class Stylizer:
         return rgb.to(self.device)
 
     def _run(self, rgb: torch.Tensor, progress: ProgressCallback | None = None, *,
-             prepared: Any = None, shot: ShotHook | None = None) -> torch.Tensor:
+             prepared: Any = None, shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         """The method on pictures of one size at the working size, colours handled around it."""
         if prepared is None:
             prepared = self.prepare(rgb[:1])
         source = ops.luminance(rgb) if self.preserve_color == "luminance" else rgb
         try:
-            out = self.method.apply(source, prepared, progress, shot=shot)
+            out = self.method.apply(source, prepared, progress, shot=shot, alpha=alpha)
         except Interrupted as stop:
             if stop.image is None:
                 raise
@@ -157,11 +157,12 @@ class Stylizer:
                 results[i] = to_pil(out[row:row + 1], images[i].alpha)
         return results  # type: ignore[return-value]
 
-    def __call__(self, content: ImageSource | LoadedImage,
-                 progress: ProgressCallback | None = None) -> Image.Image:
+    def __call__(self, content: ImageSource | LoadedImage, progress: ProgressCallback | None = None, *,
+                 alpha: float | None = None) -> Image.Image:
+        """One picture; `alpha` replaces the stylizer's strength for this call only."""
         loaded = content if isinstance(content, LoadedImage) else load_image(content)
         try:
-            return to_pil(self._run(self.working(loaded.rgb), progress), loaded.alpha)
+            return to_pil(self._run(self.working(loaded.rgb), progress, alpha=alpha), loaded.alpha)
         except Interrupted as stop:
             if stop.image is None:
                 raise

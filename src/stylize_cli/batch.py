@@ -42,6 +42,7 @@ class Job:
     style: str  #: label of the style (or "mix") used in names and records
     painting: str = ""  #: with a drawn painting (--random): its path, recorded with the seed
     seed: int | None = None  #: the --seed of the draw, recorded
+    alpha: float | None = None  #: a strength drawn for this output (--alpha-range), else the run's
 
 
 def expand_styles(styles: Sequence[object]) -> list[object]:
@@ -56,6 +57,12 @@ def expand_styles(styles: Sequence[object]) -> list[object]:
         else:
             expanded.append(style)
     return expanded
+
+
+def draw_strength(low: float, high: float, seed: int, relative: str, label: str) -> float:
+    """A strength in [low, high] for one output, drawn like `draw` (and apart from it)."""
+    key = hashlib.sha256(f"{seed}\0{relative}\0alpha\0{label}".encode()).digest()
+    return round(random.Random(key).uniform(low, high), 3)
 
 
 def draw(pool: int, k: int, seed: int, relative: str) -> list[int]:
@@ -203,7 +210,7 @@ def output_for(root: Path, relative: Path, template: str, style: str) -> Path:
 def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object], *, mix: bool = False,
          recursive: bool = False, pattern: str | None = None, extensions: Iterable[str] | None = None,
          template: str = DEFAULT_NAME, shard: tuple[int, int] | None = None, draws: int | None = None,
-         seed: int = 0) -> list[Job]:
+         seed: int = 0, alpha_range: tuple[float, float] | None = None) -> list[Job]:
     """Every content x style job of this shard (one job per content when styles are mixed; `draws`
     paintings per content drawn from `styles` with `seed`, see `draw`)."""
     styles = expand_styles(styles)
@@ -220,6 +227,9 @@ def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object],
         raise OptionError("styles", "share a name, so their outputs would collide; rename one")
     if draws is not None and (mix or draws < 1):
         raise OptionError("random", "draws paintings to use one at a time: at least 1, and not with --mix")
+    if alpha_range is not None and not 0 <= alpha_range[0] <= alpha_range[1] <= 1:
+        raise OptionError("alpha_range", f"{alpha_range[0]:g},{alpha_range[1]:g}: give LOW,HIGH with "
+                                         "0 <= LOW <= HIGH <= 1")
     check_template(template)
     found = find_inputs(sources, recursive=recursive, pattern=pattern, extensions=extensions)
     jobs, writers = [], {}
@@ -227,8 +237,11 @@ def plan(sources: Sequence[str | Path], out_dir: Path, styles: Sequence[object],
         chosen = range(len(labels)) if draws is None else draw(len(labels), draws, seed, relative.as_posix())
         for index in chosen:
             label = labels[index]
+            strength = (None if alpha_range is None
+                        else draw_strength(*alpha_range, seed, relative.as_posix(), label))
             job = Job(file, output_for(out_dir, relative, template, label), label,
-                      *((str(styles[index]), seed) if draws is not None else ()))
+                      str(styles[index]) if draws is not None else "",
+                      seed if draws is not None or alpha_range is not None else None, strength)
             # Every shard plans every input, so two shards can never write one file unseen.
             key = os.path.normcase(str(job.output)).casefold()  # x.png and x.PNG, on any file system
             if key in writers:
@@ -313,10 +326,11 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
     remove_stale_temporaries(jobs)
     known: dict[str, dict[str, Any]] = {}
 
-    def settings(label: str) -> dict[str, Any]:
-        if label not in known:
-            known[label] = _jsonable(stylizers[label].settings)
-        return known[label]
+    def settings(job: Job) -> dict[str, Any]:
+        """What made (or will make) this job's output: its stylizer's settings, its own strength."""
+        if job.style not in known:
+            known[job.style] = _jsonable(stylizers[job.style].settings)
+        return known[job.style] if job.alpha is None else {**known[job.style], "alpha": job.alpha}
 
     todo = [j for j in jobs if overwrite or not is_complete(j.output)]
     pending = set(todo)
@@ -324,7 +338,7 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
         if job not in pending:
             report.skipped += 1
             made_with = recorded_settings(job.output)
-            stale = made_with is not None and made_with != settings(job.style)
+            stale = made_with is not None and made_with != settings(job)
             report.stale += stale
             entry = _record(job, "skipped", 0.0, None)
             if stale:
@@ -343,7 +357,10 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
         began = time.perf_counter()
         stylizer = stylizers[group[0][0].style]
         try:
-            images = stylizer.many([img for _, img in group]) if len(group) > 1 else [stylizer(group[0][1])]
+            if len(group) > 1:
+                images = stylizer.many([img for _, img in group])
+            else:
+                images = [stylizer(group[0][1], alpha=group[0][0].alpha)]
         except _FAILURES as exc:
             if len(group) > 1:
                 for item in group:
@@ -354,7 +371,7 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
         each = (time.perf_counter() - began) / len(group)
         for (job, _), image in zip(group, images, strict=True):
             try:
-                _save(image, job.output, settings(job.style))
+                _save(image, job.output, settings(job))
             except DiskFull as exc:
                 failed(job, exc, each)
                 report.stopped = f"no space left on the device ({job.output.parent})"
@@ -378,7 +395,7 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
                 continue
             group = groups.setdefault(job.style, [])
             group.append((job, image))
-            if len(group) >= batch_size:
+            if len(group) >= batch_size or job.alpha is not None:  # a strength of its own: one at a time
                 flush(groups.pop(job.style))
         for group in groups.values():
             if not (fail_fast and report.failed):
@@ -446,4 +463,6 @@ def _record(job: Job, status: str, seconds: float, error: str | None) -> Record:
     entry = record(job.input, job.output, job.style, status, seconds, error)
     if job.painting:  # a drawn painting: which one, and the seed that drew it
         entry.update(painting=job.painting, seed=job.seed)
+    if job.alpha is not None:
+        entry.update(alpha=job.alpha, seed=job.seed)
     return entry

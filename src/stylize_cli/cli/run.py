@@ -29,7 +29,7 @@ PIPE = "-"  #: as the photo: read standard input; as -o: write standard output
 #: --format with -o -: what it writes (images.SAVE_FORMATS' names)
 PIPE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF"}
 BATCH_ONLY = {"recursive": "--recursive", "pattern": "--glob", "extensions": "--ext", "template": "--name",
-              "fail_fast": "--fail-fast", "shard": "--shard", "draws": "--random"}
+              "fail_fast": "--fail-fast", "shard": "--shard", "draws": "--random", "alpha_range": "--alpha-range"}
 #: Options of the run itself, not of a method (the rest are handed to the method's config).
 RUN_OPTIONS = ("preserve_color", "style_size", "max_size", "device", "quiet")
 _GLOB = set("*?[")
@@ -147,6 +147,17 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ], fn)
 
 
+def _low_high(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, float] | None:
+    """`LOW,HIGH` as two numbers; the bounds are the plan's to check."""
+    if value is None:
+        return None
+    try:
+        low, high = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give two numbers, LOW,HIGH (e.g. 0.5,1)") from None
+    return low, high
+
+
 def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _apply([
         click.option("-r", "--recursive", is_flag=True, help="Batch: descend into subfolders."),
@@ -168,6 +179,9 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Batch: K different styles per photo, drawn from the --style pictures and folders "
                           "(Stylized-ImageNet's recipe with K=1); the draw depends only on --seed (default 0) and "
                           "the photo's path in its input folder, so reruns and every --shard agree."),
+        click.option("--alpha-range", "alpha_range", callback=_low_high, metavar="LOW,HIGH",
+                     help="Batch: a strength drawn per output between LOW and HIGH (adain, cin, sanet), from "
+                          "--seed and the photo's path like --random's draw; recorded in --json."),
         click.option("--dry-run", is_flag=True, help="Print each planned output and whether it would be made or "
                                                      "skipped (it exists); load and write nothing."),
     ], fn)
@@ -206,7 +220,7 @@ def run(inputs: tuple[Path, ...], styles: tuple[Path, ...], style_weights: tuple
     batch = {k: options.pop(k) for k in (*BATCH_ONLY, "mix", "overwrite", "as_json", "dry_run")}
     # --seed is gatys's noise and --random's draw: the draw takes it, and only gatys keeps it as well
     batch["draw_seed"] = options["seed"] or 0
-    if batch["draws"] and method != "gatys":
+    if (batch["draws"] or batch["alpha_range"]) and method != "gatys":
         options["seed"] = None
     pipe_format = options.pop("pipe_format")
     to_stdout = output is not None and str(output) == PIPE
@@ -368,7 +382,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
            out_dir: Path, options: dict[str, Any], *, recursive: bool, pattern: str | None,
            extensions: tuple[str, ...], template: str | None, mix: bool, overwrite: bool,
            fail_fast: bool, as_json: bool, shard: str | None, dry_run: bool, draws: int | None,
-           draw_seed: int) -> int:
+           draw_seed: int, alpha_range: tuple[float, float] | None) -> int:
     """Many photos from shell scripts and cluster jobs; returns the exit status (0, 3 or 130)."""
     from ..api import Stylizer
     from ..batch import DEFAULT_NAME, StylizerPool, expand_styles, is_complete, parse_shard, plan, style_label
@@ -379,7 +393,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
     mix = mix or bool(style_weights)
     jobs = plan(inputs, out_dir, styles, mix=mix, recursive=recursive, pattern=pattern,
                 extensions=extensions or None, template=template or DEFAULT_NAME, shard=parse_shard(shard),
-                draws=draws, seed=draw_seed)
+                draws=draws, seed=draw_seed, alpha_range=alpha_range)
     if not jobs:
         raise InputError("no images to stylize in " + ", ".join(str(i) for i in inputs)
                          + (f" (shard {shard})" if shard else "") + _subfolder_hint(inputs, recursive))

@@ -53,9 +53,10 @@ class Method(Protocol):
     def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any: ...
 
     def apply(self, content: torch.Tensor, prepared: Any, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         """Everything a call depends on comes in as an argument: a method (and the networks it
-        shares with other methods in the process) keeps no state between calls."""
+        shares with other methods in the process) keeps no state between calls. `alpha` replaces
+        the config's strength for this call (a dataset's strength drawn per output)."""
 
 
 METHODS = tuple(CONFIGS)
@@ -99,6 +100,15 @@ def configure(name: str, **options: Any) -> Any:
         hint = f" (it is {' and '.join(owners)}'s: use method {' or '.join(owners)})" if owners else ""
         raise OptionError(unknown[0], f"is not an option of {name}{hint}; {name} takes {known}")
     return cls(**options)
+
+
+def strength(alpha: float | None, configured: float) -> float:
+    """A call's alpha (a dataset's strength drawn per output), or the config's; bounded like it."""
+    if alpha is None:
+        return configured
+    if not 0 <= alpha <= 1:
+        raise OptionError("alpha", f"must be between 0 and 1, got {alpha:g}")
+    return alpha
 
 
 def mixing_weights(weights: Sequence[float]) -> tuple[list[float], float]:

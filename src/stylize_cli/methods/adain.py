@@ -22,7 +22,7 @@ from ..models.adain import STRIDE, AdaIN, from_decoder_file
 from ..models.vgg import load_network
 from ..temporal import ShotHook
 from ..tiles import working_picture
-from . import ProgressCallback, mixing_weights, stages
+from . import ProgressCallback, mixing_weights, stages, strength
 from .configs import AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
@@ -65,7 +65,7 @@ class Adain:
         return AdainPrepared(stats, proportions)  # fp32 whatever the precision: ops.mean_std
 
     def apply(self, content: torch.Tensor, prepared: AdainPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, STRIDE, self.config.tile)
@@ -79,7 +79,7 @@ class Adain:
         report = stages(progress)
         report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.precision):
-            out = self.model.stylize(x, prepared.stats, prepared.weights, self.config.alpha, mask,
+            out = self.model.stylize(x, prepared.stats, prepared.weights, strength(alpha, self.config.alpha), mask,
                                      tile=tile, shot=shot, progress=report)
         report("stylizing", 1, 1)
         return out[..., :h, :w].float().clamp_(0, 1)

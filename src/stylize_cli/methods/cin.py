@@ -24,7 +24,7 @@ from ..models.style_network import StyleNetwork
 from ..styles import NETWORK, Style
 from ..temporal import ShotHook
 from ..tiles import TileProgress, tiled
-from . import ProgressCallback, mixing_weights, stages
+from . import ProgressCallback, mixing_weights, stages, strength
 from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
 
 #: Tiled runs take the norm statistics from the picture at up to this size: smaller sizes drift
@@ -83,11 +83,13 @@ class Cin:
         return CinPrepared(mixed)  # type: ignore[arg-type]
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
+        alpha = strength(alpha, self.config.alpha)
         x = working(fit(content.to(self.device), self.config.size), self.device)
         vector = prepared.vector
-        if self.config.alpha < 1.0:
-            vector = self.config.alpha * vector + (1 - self.config.alpha) * self.predict(x)
+        if alpha < 1.0:  # below full strength a network style runs as its vector, mixed with the photo's
+            vector = alpha * vector + (1 - alpha) * self.predict(x)
+            prepared = CinPrepared(prepared.vector)
         transfer = prepared.network.net if prepared.network else self.transfer
         over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)
         report = stages(progress)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import ops
-from ..errors import InputError, Interrupted, StylizeError
+from ..errors import InputError, Interrupted, OptionError, StylizeError
 from ..images import fit, resize
 from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
@@ -88,8 +88,10 @@ class Gatys:
         return prepared.grams[size]
 
     def apply(self, content: torch.Tensor, prepared: GatysPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         """`shot` is not used: an optimisation has no normalisation to share across video frames."""
+        if alpha is not None:
+            raise OptionError("alpha", "is not an option of gatys (its style weight sets the strength)")
         cfg = self.config
         content = content.to(self.device)
         scales = cfg.scales()

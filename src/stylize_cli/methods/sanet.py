@@ -23,7 +23,7 @@ from ..models.sanet import StyleKeys, from_file
 from ..models.vgg import load_network
 from ..temporal import ShotHook
 from ..tiles import working_picture
-from . import ProgressCallback, mixing_weights, stages
+from . import ProgressCallback, mixing_weights, stages, strength
 from .configs import SanetConfig
 
 NETWORK = "sanet"  #: the manifest entry of the network shipped in the package
@@ -59,16 +59,17 @@ class Sanet:
         return SanetPrepared([self._keys(s) for s in styles], proportions)
 
     def apply(self, content: torch.Tensor, prepared: SanetPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
+        alpha = strength(alpha, self.config.alpha)
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, MULTIPLE, self.config.tile)
         x = working(x, self.device)
-        own = self._keys(photo) if self.config.alpha < 1 else None
+        own = self._keys(photo) if alpha < 1 else None
         report = stages(progress)
         report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.precision):
-            out = self.model.stylize(x, prepared.keys, prepared.weights, self.config.alpha, own, tile=tile,
+            out = self.model.stylize(x, prepared.keys, prepared.weights, alpha, own, tile=tile,
                                      shot=shot, progress=report)
         report("stylizing", 1, 1)
         return out[..., :h, :w].float().clamp_(0, 1)
