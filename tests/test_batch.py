@@ -471,3 +471,25 @@ def test_alpha_range_draws_a_strength_per_output_and_uses_it(tmp_path: Path) -> 
         assert np.abs(np.asarray(Image.open(r["output"]), np.int16) - again).max() <= 1, r
     other = _run(src, "-s", PAINTING, "-o", out, "--alpha-range", "0.2,0.9", "--seed", "4", *FAST)
     assert "(3 made with other settings" in other.stderr, other.stderr  # other strengths: said, not redone
+
+
+def test_a_paintings_preparation_is_kept_by_its_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool of paintings is encoded once across runs and shards: the second stylizer of a painting
+    reads its statistics from the cache (the encoder is not run) and paints the same picture."""
+    painting = tmp_path / "renamed copy.jpg"
+    shutil.copy(PAINTING, painting)
+    photo = Image.open(PHOTOS[0]).convert("RGB")
+    first = Stylizer(painting, size=64, device="cpu")
+    before = np.asarray(first(photo), np.int16)
+    cached = list((tmp_path / "cache" / "prepared" / "adain").glob("*.pt"))
+    assert len(cached) == 1
+    second = Stylizer(painting, size=64, device="cpu")
+    encoded: list[int] = []
+    original = second.method.model.style_stats  # type: ignore[attr-defined]
+    monkeypatch.setattr(second.method.model, "style_stats", lambda x: encoded.append(1) or original(x))  # type: ignore[attr-defined]
+    assert np.abs(np.asarray(second(photo), np.int16) - before).max() <= 1 and encoded == []
+    Stylizer(painting, size=64, style_size=256, device="cpu")(photo)  # other settings: another entry
+    assert len(list(cached[0].parent.glob("*.pt"))) == 2
+    cached[0].write_bytes(b"damaged")  # a file that does not read back is prepared again
+    third = Stylizer(painting, size=64, device="cpu")
+    assert np.abs(np.asarray(third(photo), np.int16) - before).max() <= 1

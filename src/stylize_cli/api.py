@@ -16,7 +16,7 @@ from typing import Any, Literal
 import torch
 from PIL import Image
 
-from . import methods, ops
+from . import methods, ops, style_cache
 from . import styles as styles_module
 from .devices import pick_device
 from .errors import InputError, Interrupted, OptionError
@@ -100,7 +100,14 @@ class Stylizer:
         recolour = {"histogram": ops.match_color, "luminance": ops.match_luminance}.get(
             self.preserve_color or "", lambda style, _content: style)
         styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self.styles]
-        prepared = self.method.prepare(styles, self.style_weights)
+        spec = self.specs[0]
+        one_painting = len(styles) == 1 and isinstance(styles[0], torch.Tensor) and \
+            isinstance(spec, (str, os.PathLike)) and Path(spec).is_file()
+        if self.preserve_color is None and one_painting and style_cache.cacheable(self.method):
+            prepared = style_cache.load_or_prepare(self.method, Path(spec),
+                                                   lambda: self.method.prepare(styles, self.style_weights))
+        else:
+            prepared = self.method.prepare(styles, self.style_weights)
         if self.preserve_color is None:
             self._prepared = prepared
         return prepared

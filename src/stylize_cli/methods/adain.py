@@ -64,6 +64,17 @@ class Adain:
                      for s in styles]
         return AdainPrepared(stats, proportions)  # fp32 whatever the precision: ops.mean_std
 
+    def cache_key(self) -> str:
+        """What a painting's prepared statistics depend on besides the painting (style_cache.py)."""
+        return f"style_size={self.config.style_size} decoder={self.config.decoder or DECODER} {self.precision}"
+
+    def pack(self, prepared: AdainPrepared) -> dict[str, torch.Tensor]:
+        (mean, std), = prepared.stats
+        return {"mean": mean.cpu(), "std": std.cpu()}
+
+    def unpack(self, state: dict[str, torch.Tensor]) -> AdainPrepared:
+        return AdainPrepared([(state["mean"].to(self.device), state["std"].to(self.device))], [1.0])
+
     def apply(self, content: torch.Tensor, prepared: AdainPrepared, progress: ProgressCallback | None = None, *,
               shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         photo = fit(content.to(self.device), self.config.size)

@@ -82,6 +82,16 @@ class Cin:
             return CinPrepared(mixed, network_on(alone.network_weights(), self.device))  # type: ignore[arg-type]
         return CinPrepared(mixed)  # type: ignore[arg-type]
 
+    def cache_key(self) -> str:
+        """What a painting's predicted vector depends on besides the painting (style_cache.py)."""
+        return f"style_size={self.config.style_size}"
+
+    def pack(self, prepared: CinPrepared) -> dict[str, torch.Tensor]:
+        return {"vector": prepared.vector.cpu()}
+
+    def unpack(self, state: dict[str, torch.Tensor]) -> CinPrepared:
+        return CinPrepared(state["vector"].to(self.device))
+
     def apply(self, content: torch.Tensor, prepared: CinPrepared, progress: ProgressCallback | None = None, *,
               shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
         alpha = strength(alpha, self.config.alpha)

@@ -1,0 +1,47 @@
+"""Prepared paintings on disk, keyed by the painting's sha256, so a pool of paintings is encoded once.
+
+A dataset run draws from thousands of paintings over many runs and shards; encoding a painting
+(adain's relu4_1 statistics, cin's style vector) costs as much as stylizing a photo. A method
+that can (`pack` and `unpack`, and a `cache_key` naming what its preparation depends on) keeps
+what one painting prepared to in `STYLIZE_CACHE/prepared/METHOD/`, written atomically (shards
+share the folder) and read with `torch.load(weights_only=True)`; a file that does not read back
+or belongs to another key is simply prepared again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import atomic_write
+from .weights import cache_dir, sha256_of
+
+FORMAT = "stylize-prepared-style/1"
+
+
+def cacheable(method: Any) -> bool:
+    return all(hasattr(method, name) for name in ("pack", "unpack", "cache_key"))
+
+
+def load_or_prepare(method: Any, painting: Path, prepare: Callable[[], Any]) -> Any:
+    """`prepare()`'s result for one painting file, from the cache when it holds this painting with
+    these settings, else computed and stored."""
+    key = f"{FORMAT} {method.name} {method.cache_key()} {sha256_of(painting)}"
+    path = cache_dir() / "prepared" / method.name / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pt"
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(stored, dict) and stored.get("key") == key:
+            return method.unpack(stored["state"])
+    except Exception:  # noqa: BLE001 (missing, damaged, or from another torch: prepare again)
+        pass
+    prepared = prepare()
+    try:
+        with atomic_write(path) as fh:
+            torch.save({"key": key, "state": method.pack(prepared)}, fh)
+    except OSError:
+        pass  # a read-only or full cache costs the next run an encoding, nothing more
+    return prepared
