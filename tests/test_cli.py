@@ -267,8 +267,11 @@ def test_dry_run_says_what_would_be_written_and_writes_nothing(tmp_path: Path) -
     assert not out.exists()
 
 
-def test_a_transparent_png_into_jpeg_goes_onto_white(tmp_path: Path) -> None:
+def test_a_transparent_png_into_jpeg_goes_onto_white(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pixels behind a cut-out used to show in a JPEG: alpha was dropped, not composited."""
+    from stylize_cli import images
+
+    monkeypatch.setattr(images, "_flattened", set())  # said once per process: a fresh process here
     src = tmp_path / "cutout.png"
     with Image.open(CONTENT) as im:
         rgba = im.convert("RGBA").resize((64, 64))

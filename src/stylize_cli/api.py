@@ -20,7 +20,7 @@ from . import methods, ops, style_cache
 from . import styles as styles_module
 from .devices import pick_device
 from .errors import InputError, Interrupted, OptionError
-from .images import ImageSource, LoadedImage, fit, load_image, resize, to_pil
+from .images import ImageSource, LoadedImage, check_image, fit, load_image, resize, to_pil
 from .limits import check_side
 from .methods import ProgressCallback, mixing_weights
 from .styles import Style, StyleSpec
@@ -99,18 +99,22 @@ class Stylizer:
             return self._prepared
         recolour = {"histogram": ops.match_color, "luminance": ops.match_luminance}.get(
             self.preserve_color or "", lambda style, _content: style)
-        styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self.styles]
-        spec = self.specs[0]
-        one_painting = len(styles) == 1 and isinstance(styles[0], torch.Tensor) and \
-            isinstance(spec, (str, os.PathLike)) and Path(spec).is_file()
-        if self.preserve_color is None and one_painting and style_cache.cacheable(self.method):
-            prepared = style_cache.load_or_prepare(self.method, Path(spec),
-                                                   lambda: self.method.prepare(styles, self.style_weights))
+        painting = self.styles[0]
+        if (self.preserve_color is None and len(self.styles) == 1 and isinstance(painting, Path)
+                and style_cache.cacheable(self.method)):  # from the cache, the painting not even decoded
+            prepared = style_cache.load_or_prepare(
+                self.method, painting, lambda: self.method.prepare(self._decoded(), self.style_weights))
         else:
+            styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self._decoded()]
             prepared = self.method.prepare(styles, self.style_weights)
         if self.preserve_color is None:
             self._prepared = prepared
         return prepared
+
+    def _decoded(self) -> list[torch.Tensor | Style]:
+        """The styles with every painting file decoded (once: they are the stylizer's own)."""
+        self.styles = [load_image(s).rgb if isinstance(s, Path) else s for s in self.styles]
+        return self.styles  # type: ignore[return-value]
 
     def working(self, rgb: torch.Tensor) -> torch.Tensor:
         """The picture at the size the method works at (`max_size`), on the device."""
@@ -176,7 +180,7 @@ class Stylizer:
             raise Interrupted(to_pil(stop.image, loaded.alpha)) from None
 
 
-def _identity(spec: StyleSpec, resolved: torch.Tensor | Style) -> str:
+def _identity(spec: StyleSpec, resolved: torch.Tensor | Style | Path) -> str:
     """A style as settings name it, with a hash of what it is made of: a painting replaced, or a
     style retrained, under the same name is another style."""
     if isinstance(resolved, Style):
@@ -184,12 +188,14 @@ def _identity(spec: StyleSpec, resolved: torch.Tensor | Style) -> str:
         return f"{resolved.name}:{hashlib.sha256(made_of).hexdigest()[:16]}"
     if isinstance(spec, (str, os.PathLike)) and Path(spec).is_file():
         return f"{spec}:{hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]}"
+    assert isinstance(resolved, torch.Tensor)
     pixels = resolved.mul(255).round().to(torch.uint8).numpy().tobytes()
     return "image:" + hashlib.sha256(pixels).hexdigest()[:16]
 
 
-def _resolve(spec: StyleSpec) -> torch.Tensor | Style:
-    """A style image as a tensor, or a CIN style (a .json file or a style's name)."""
+def _resolve(spec: StyleSpec) -> torch.Tensor | Style | Path:
+    """A CIN style (a .json file or a style's name); a painting file, checked now and decoded when it
+    is first prepared (a cached preparation never decodes it); or a picture as a tensor."""
     if isinstance(spec, Style):
         return spec
     if isinstance(spec, (str, os.PathLike)):
@@ -197,6 +203,8 @@ def _resolve(spec: StyleSpec) -> torch.Tensor | Style:
             return Style.load(spec)
         if styles_module.is_name(str(spec)):
             return styles_module.find(str(spec))
+        check_image(spec)
+        return Path(spec)
     return load_image(spec).rgb
 
 

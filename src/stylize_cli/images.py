@@ -61,16 +61,40 @@ def load_image(source: ImageSource, *, limit: int | None = None) -> LoadedImage:
     if isinstance(source, Image.Image):
         return _to_loaded(source, getattr(source, "filename", "") or "<image>")
     path = Path(source)
+    check_image(path, limit=limit)
+    return _decode(path, str(path), limit)
+
+
+def check_image(path: str | os.PathLike, *, limit: int | None = None) -> None:
+    """The checks `load_image` makes before decoding (a file, not empty, an image Pillow reads,
+    within the picture limit), reading only the header: a style decoded later fails no later
+    than now for any of these."""
+    path = Path(path)
     try:
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not an image")
         if path.stat().st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
-    return _decode(path, str(path), limit)
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image, or a format Pillow cannot read") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: refused as a decompression bomb ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: truncated or corrupt image ({exc})") from None
+    limit = limit or max_pixels()
+    if w * h > limit:
+        raise InputError(f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the {limit / 1e6:.0f} Mpx limit "
+                         "(a decompression bomb?); raise STYLIZE_MAX_PIXELS if the image is genuine")
 
 
 def load_bytes(data: bytes, name: str = "-", *, limit: int | None = None) -> LoadedImage:
