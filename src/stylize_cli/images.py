@@ -7,12 +7,14 @@ interrupted run never leaves a half-written image behind.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -61,7 +63,7 @@ def load_image(source: ImageSource, *, limit: int | None = None) -> LoadedImage:
     if isinstance(source, Image.Image):
         return _to_loaded(source, getattr(source, "filename", "") or "<image>")
     path = Path(source)
-    check_image(path, limit=limit)
+    _check_file(path)
     return _decode(path, str(path), limit)
 
 
@@ -70,31 +72,9 @@ def check_image(path: str | os.PathLike, *, limit: int | None = None) -> None:
     within the picture limit), reading only the header: a style decoded later fails no later
     than now for any of these."""
     path = Path(path)
-    try:
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not an image")
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: file is empty (0 bytes)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image, or a format Pillow cannot read") from None
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"{path}: refused as a decompression bomb ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"{path}: truncated or corrupt image ({exc})") from None
-    limit = limit or max_pixels()
-    if w * h > limit:
-        raise InputError(f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the {limit / 1e6:.0f} Mpx limit "
-                         "(a decompression bomb?); raise STYLIZE_MAX_PIXELS if the image is genuine")
+    _check_file(path)
+    with _opened(path, str(path), limit):
+        pass
 
 
 def load_bytes(data: bytes, name: str = "-", *, limit: int | None = None) -> LoadedImage:
@@ -104,7 +84,28 @@ def load_bytes(data: bytes, name: str = "-", *, limit: int | None = None) -> Loa
     return _decode(io.BytesIO(data), name, limit)
 
 
+def _check_file(path: Path) -> None:
+    try:
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not an image")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty (0 bytes)")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
 def _decode(source: Path | io.BytesIO, name: str, limit: int | None) -> LoadedImage:
+    with _opened(source, name, limit) as im:
+        im.load()
+        return _to_loaded(im, name)
+
+
+@contextlib.contextmanager
+def _opened(source: Path | io.BytesIO, name: str, limit: int | None) -> Iterator[Image.Image]:
+    """The image opened (its header read) within the picture limit; every reading error becomes
+    one InputError naming `name`."""
     limit = limit or max_pixels()
     try:
         with warnings.catch_warnings():
@@ -117,8 +118,7 @@ def _decode(source: Path | io.BytesIO, name: str, limit: int | None) -> LoadedIm
                         f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the "
                         f"{limit / 1e6:.0f} Mpx limit (a decompression bomb?); "
                         "raise STYLIZE_MAX_PIXELS if the image is genuine")
-                im.load()
-                return _to_loaded(im, name)
+                yield im
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
