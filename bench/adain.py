@@ -199,7 +199,7 @@ def train_speed(device, crop: int, steps: int,  # type: ignore[no-untyped-def]
     from stylize_cli.models.vgg import load_vgg19
     from stylize_cli.ops import mean_std
     from stylize_cli.train.adain import losses
-    from stylize_cli.train.decoder import TrainDecoderConfig
+    from stylize_cli.train.decoder_state import TrainDecoderConfig
 
     config = TrainDecoderConfig("", "", crop=crop, **weights)  # type: ignore[arg-type]
     encoder, decoder = Encoder(load_vgg19(device)).to(device), Decoder().to(device)

@@ -82,7 +82,7 @@ def train_speed(weights: dict[str, float], steps: int = 4) -> dict[str, object]:
     from stylize_cli.models.adain import Encoder
     from stylize_cli.models.sanet import DEEP_LAYER
     from stylize_cli.models.vgg import load_vgg19
-    from stylize_cli.train.decoder import TrainDecoderConfig
+    from stylize_cli.train.decoder_state import TrainDecoderConfig
     from stylize_cli.train.sanet import Discriminator, Trainee, loss_scale
 
     config = TrainDecoderConfig("", "", arch="sanet", crop=128, **weights)  # type: ignore[arg-type]

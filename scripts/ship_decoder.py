@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src" / "stylize_cli" / "data"
 sys.path.insert(0, str(ROOT / "src"))
-from stylize_cli.train.decoder import DecoderCheckpoint  # noqa: E402 (this checkout's package)
+from stylize_cli.train.decoder_state import DecoderCheckpoint  # noqa: E402 (this checkout's package)
 from stylize_cli.weights import sha256_of  # noqa: E402
 
 PAPER_STEPS = 160_000

@@ -23,7 +23,8 @@ from stylize_cli.methods.sanet import NETWORK
 from stylize_cli.models.adain import Decoder, Encoder, channel_means
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.train.adain import losses
-from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path
+from stylize_cli.train.decoder import decoder_path, log_path
+from stylize_cli.train.decoder_state import TrainDecoderConfig
 
 from .conftest import IMAGES, PAINTING, PHOTOS, need
 

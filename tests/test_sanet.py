@@ -17,7 +17,8 @@ from stylize_cli.models.adain import Decoder, Encoder
 from stylize_cli.models.sanet import DEEP_LAYER, SANet, Transform
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.temporal import ShotStatistics
-from stylize_cli.train.decoder import TrainDecoderConfig, decoder_path, log_path
+from stylize_cli.train.decoder import decoder_path, log_path
+from stylize_cli.train.decoder_state import TrainDecoderConfig
 from stylize_cli.train.sanet import Discriminator, Trainee, info_nce
 
 from .conftest import IMAGES, PAINTING, PHOTOS, need

@@ -174,8 +174,9 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     `--resume OUT` continues exactly where it stopped.
     """
     from ..samples import data_path
-    from ..train.decoder import TrainDecoderConfig, decoder_path
+    from ..train.decoder import decoder_path
     from ..train.decoder import train_decoder as train
+    from ..train.decoder_state import TrainDecoderConfig
 
     if resume is not None and str(resume) == "shipped":
         resume = data_path("sanet.pt" if arch == "sanet" else "adain_decoder.pt")

@@ -1,1 +1,1 @@
-"""Training commands: new styles (style.py), the AdaIN decoder (decoder.py), SANet (sanet.py)."""
+"""Training commands: new styles (style.py), decoders (decoder.py, with adain.py and sanet.py)."""

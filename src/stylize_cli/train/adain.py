@@ -33,7 +33,7 @@ from ..layers import ADAIN_LAYER, ADAIN_STYLE_LAYERS
 from ..models.adain import Decoder, Encoder, channel_means
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files, load_small
-from .decoder import DecoderCheckpoint, TrainDecoderConfig
+from .decoder_state import DecoderCheckpoint, TrainDecoderConfig
 from .loop import Record
 
 PAINTING_STATS_FORMAT = "stylize-adain-painting-stats/1"

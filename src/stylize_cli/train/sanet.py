@@ -40,7 +40,7 @@ from ..models.adain import Decoder, Encoder, channel_means
 from ..models.sanet import DEEP_LAYER, Transform, mvn
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files
-from .decoder import DecoderCheckpoint, TrainDecoderConfig
+from .decoder_state import DecoderCheckpoint, TrainDecoderConfig
 from .loop import Record
 
 LAYERS = (*ADAIN_STYLE_LAYERS, DEEP_LAYER)  #: relu1_1 .. relu5_1
