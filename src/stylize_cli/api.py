@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from .limits import check_side
 from .methods import ProgressCallback, mixing_weights
 from .styles import Style, StyleSpec
 from .temporal import ShotHook
+from .weights import sha256_of
 
 ColorMode = Literal["luminance", "histogram"]
 COLOR_MODES = ("luminance", "histogram")
@@ -81,13 +82,14 @@ class Stylizer:
             max_size = self.method.default_max_size
         self.max_size = max_size
         self._prepared: Any = None
+        self._digests: dict[str, str] = {}
 
     @property
     def settings(self) -> dict[str, Any]:
         """Everything that decides the pictures this stylizer makes, as JSON values: a batch keeps
         it beside each output, so a rerun with other settings knows the output is not its own."""
         config = {f.name: getattr(self.method.config, f.name) for f in dataclasses.fields(self.method.config)}
-        styles = [_identity(spec, style) for spec, style in zip(self.specs, self.styles, strict=True)]
+        styles = [_identity(spec, style, self._digest) for spec, style in zip(self.specs, self.styles, strict=True)]
         return {"method": self.method.name, "styles": styles,
                 "style_weights": self.style_weights, "preserve_color": self.preserve_color,
                 "max_size": self.max_size, **config}
@@ -103,13 +105,21 @@ class Stylizer:
         if (self.preserve_color is None and len(self.styles) == 1 and isinstance(painting, Path)
                 and style_cache.cacheable(self.method)):  # from the cache, the painting not even decoded
             prepared = style_cache.load_or_prepare(
-                self.method, painting, lambda: self.method.prepare(self._decoded(), self.style_weights))
+                self.method, self._digest(painting), lambda: self.method.prepare(self._decoded(), self.style_weights))
         else:
             styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self._decoded()]
             prepared = self.method.prepare(styles, self.style_weights)
         if self.preserve_color is None:
             self._prepared = prepared
         return prepared
+
+    def _digest(self, path: str | os.PathLike) -> str:
+        """A style file's sha256, read once per stylizer: its settings and the style cache both name
+        the file by it."""
+        key = str(path)
+        if key not in self._digests:
+            self._digests[key] = sha256_of(path)
+        return self._digests[key]
 
     def _decoded(self) -> list[torch.Tensor | Style]:
         """The styles with every painting file decoded (once: they are the stylizer's own)."""
@@ -180,14 +190,14 @@ class Stylizer:
             raise Interrupted(to_pil(stop.image, loaded.alpha)) from None
 
 
-def _identity(spec: StyleSpec, resolved: torch.Tensor | Style | Path) -> str:
+def _identity(spec: StyleSpec, resolved: torch.Tensor | Style | Path, digest: Callable[[Path], str]) -> str:
     """A style as settings name it, with a hash of what it is made of: a painting replaced, or a
     style retrained, under the same name is another style."""
     if isinstance(resolved, Style):
         made_of = json.dumps([resolved.vector, resolved.sha256]).encode()
         return f"{resolved.name}:{hashlib.sha256(made_of).hexdigest()[:16]}"
     if isinstance(spec, (str, os.PathLike)) and Path(spec).is_file():
-        return f"{spec}:{hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]}"
+        return f"{spec}:{digest(Path(spec))[:16]}"
     assert isinstance(resolved, torch.Tensor)
     pixels = resolved.mul(255).round().to(torch.uint8).numpy().tobytes()
     return "image:" + hashlib.sha256(pixels).hexdigest()[:16]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from .atomic import atomic_write
-from .weights import cache_dir, sha256_of
+from .weights import cache_dir
 
 FORMAT = "stylize-prepared-style/1"
 
@@ -27,10 +26,10 @@ def cacheable(method: Any) -> bool:
     return all(hasattr(method, name) for name in ("pack", "unpack", "cache_key"))
 
 
-def load_or_prepare(method: Any, painting: Path, prepare: Callable[[], Any]) -> Any:
-    """`prepare()`'s result for one painting file, from the cache when it holds this painting with
-    these settings, else computed and stored."""
-    key = f"{FORMAT} {method.name} {method.cache_key()} {sha256_of(painting)}"
+def load_or_prepare(method: Any, painting_sha256: str, prepare: Callable[[], Any]) -> Any:
+    """`prepare()`'s result for the painting file with this sha256, from the cache when it holds
+    that painting with these settings, else computed and stored."""
+    key = f"{FORMAT} {method.name} {method.cache_key()} {painting_sha256}"
     path = cache_dir() / "prepared" / method.name / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pt"
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
