@@ -493,3 +493,33 @@ def test_a_paintings_preparation_is_kept_by_its_hash(tmp_path: Path, monkeypatch
     cached[0].write_bytes(b"damaged")  # a file that does not read back is prepared again
     third = Stylizer(painting, size=64, device="cpu")
     assert np.abs(np.asarray(third(photo), np.int16) - before).max() <= 1
+
+
+def test_drawn_paintings_and_strengths_share_a_pass(pool: Path, tmp_path: Path) -> None:
+    """On a GPU (batch_size > 1) photos with different drawn paintings and strengths go through the
+    network together (adain takes per-sample statistics), and make what they make one by one."""
+    from stylize_cli.batch import StylizerPool, run
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in "abcd":
+        shutil.copy(PHOTOS[1], src / f"{name}.jpg")
+    calls: list[int] = []
+
+    def make(label: str) -> Stylizer:
+        stylizer = Stylizer(by_label[label], size=64, device="cpu")
+        original = stylizer.method.apply
+        stylizer.method.apply = (lambda x, *a, original=original, **k:  # type: ignore[method-assign]
+                                 calls.append(len(x)) or original(x, *a, **k))
+        return stylizer
+
+    jobs = {n: plan([src], tmp_path / n, [pool], recursive=True, draws=1, seed=1, alpha_range=(0.3, 1.0))
+            for n in ("one", "many")}
+    by_label = {j.style: j.painting for j in jobs["one"]}
+    assert len(by_label) > 1
+    assert run(jobs["one"], StylizerPool(make), batch_size=1).done == 4 and calls == [1, 1, 1, 1]
+    calls.clear()
+    assert run(jobs["many"], StylizerPool(make), batch_size=8).done == 4 and calls == [4]
+    for one, many in zip(jobs["one"], jobs["many"], strict=True):
+        with Image.open(one.output) as x, Image.open(many.output) as y:
+            assert np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).mean() < 1.0

@@ -133,7 +133,8 @@ class Stylizer:
         return rgb.to(self.device)
 
     def _run(self, rgb: torch.Tensor, progress: ProgressCallback | None = None, *,
-             prepared: Any = None, shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
+             prepared: Any = None, shot: ShotHook | None = None,
+             alpha: float | torch.Tensor | None = None) -> torch.Tensor:
         """The method on pictures of one size at the working size, colours handled around it."""
         if prepared is None:
             prepared = self.prepare(rgb[:1])
@@ -160,23 +161,8 @@ class Stylizer:
         return self._run(self.working(batch), prepared=prepared, shot=shot)
 
     def many(self, images: Sequence[LoadedImage]) -> list[Image.Image]:
-        """Several photos at once: those of one working size go through the network as one batch.
-
-        Worth it on a GPU for feed-forward methods; with colour preservation each photo
-        changes the prepared styles, so those go one by one.
-        """
-        if self.preserve_color or len(images) < 2 or not self.method.batches:
-            return [self(image) for image in images]
-        rgbs = [self.working(image.rgb) for image in images]
-        results: list[Image.Image | None] = [None] * len(images)
-        by_size: dict[tuple[int, ...], list[int]] = {}
-        for i, rgb in enumerate(rgbs):
-            by_size.setdefault(tuple(rgb.shape), []).append(i)
-        for indices in by_size.values():
-            out = self._run(torch.cat([rgbs[i] for i in indices]))
-            for row, i in enumerate(indices):
-                results[i] = to_pil(out[row:row + 1], images[i].alpha)
-        return results  # type: ignore[return-value]
+        """Several photos at once: those of one working size go through the network as one batch."""
+        return stylize_many([(self, image, None) for image in images])
 
     def __call__(self, content: ImageSource | LoadedImage, progress: ProgressCallback | None = None, *,
                  alpha: float | None = None) -> Image.Image:
@@ -188,6 +174,48 @@ class Stylizer:
             if stop.image is None:
                 raise
             raise Interrupted(to_pil(stop.image, loaded.alpha)) from None
+
+
+Work = tuple[Stylizer, LoadedImage, float | None]  #: a photo, its stylizer and its strength (None: the stylizer's)
+
+
+def stylize_many(work: Sequence[Work]) -> list[Image.Image]:
+    """Photos, each with its own stylizer and strength, in as few network passes as the method allows.
+
+    Photos of one working size go through the network as one batch (worth it on a GPU) when their
+    stylizers share a method and its settings: one stylizer's styles serve all, or, for a method
+    that takes a prepared painting per picture (adain and cin: `stack`), each picture keeps its
+    own painting and strength, so a dataset's random paintings cost what one style for all costs.
+    Colour preservation changes the styles per photo, so those go one by one.
+    """
+    if not work:
+        return []
+    first = work[0][0]
+    stylizers = {id(s): s for s, _, _ in work}
+    alone = len(work) < 2 or not first.method.batches or any(s.preserve_color for s in stylizers.values())
+    shared = len(stylizers) == 1 and all(a is None for _, _, a in work)
+    if not alone and not shared:
+        stackable = hasattr(first.method, "stack")
+        alone = not stackable or any(type(s.method) is not type(first.method) or s.method.config != first.method.config
+                                     or s.max_size != first.max_size for s in stylizers.values())
+    if alone:
+        return [stylizer(image, alpha=a) for stylizer, image, a in work]
+    rgbs = [stylizer.working(image.rgb) for stylizer, image, _ in work]
+    results: list[Image.Image | None] = [None] * len(work)
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for i, rgb in enumerate(rgbs):
+        by_size.setdefault(tuple(rgb.shape), []).append(i)
+    for indices in by_size.values():
+        batch = torch.cat([rgbs[i] for i in indices])
+        if shared:
+            out = first._run(batch)
+        else:
+            prepared = first.method.stack([work[i][0].prepare(rgbs[i]) for i in indices])
+            alpha = torch.tensor([first.method.config.alpha if work[i][2] is None else work[i][2] for i in indices])
+            out = first._run(batch, prepared=prepared, alpha=alpha)
+        for row, i in enumerate(indices):
+            results[i] = to_pil(out[row:row + 1], work[i][1].alpha)
+    return results  # type: ignore[return-value]
 
 
 def _identity(spec: StyleSpec, resolved: torch.Tensor | Style | Path, digest: Callable[[Path], str]) -> str:

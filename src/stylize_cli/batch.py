@@ -26,11 +26,13 @@ from typing import Any
 
 from PIL import Image
 
+from .api import stylize_many
 from .atomic import atomic_write, file_id, remove_leftovers
 from .errors import DiskFull, ExitStatus, InputError, OptionError, StylizeError
 from .images import FULL, IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
 
 DEFAULT_NAME = "{stem}_{style}{suffix}"
+DRAWN = "\0drawn"  #: run()'s group of jobs with drawn paintings (no style label can be this)
 _SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
 _MAGIC = set("*?[")
 
@@ -315,8 +317,8 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
         batch_size: int = 1) -> Report:
     """Run the jobs in order, decoding the next images in background threads.
 
-    With batch_size > 1, photos are gathered per style and each full group goes
-    to `Stylizer.many` together (one network pass per size on a GPU); a failing
+    With batch_size > 1, photos are gathered per style (photos with drawn paintings all together)
+    and each full group goes to `stylize_many` (one network pass per size on a GPU); a failing
     group is retried one photo at a time, so one bad photo never costs the others.
     Ctrl-C (KeyboardInterrupt, `Interrupted`) stops the run: finished outputs
     stay, the photo under way is not written, and the report says so.
@@ -355,12 +357,8 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
 
     def flush(group: list[tuple[Job, LoadedImage]]) -> None:
         began = time.perf_counter()
-        stylizer = stylizers[group[0][0].style]
         try:
-            if len(group) > 1:
-                images = stylizer.many([img for _, img in group])
-            else:
-                images = [stylizer(group[0][1], alpha=group[0][0].alpha)]
+            images = stylize_many([(stylizers[job.style], image, job.alpha) for job, image in group])
         except _FAILURES as exc:
             if len(group) > 1:
                 for item in group:
@@ -393,10 +391,11 @@ def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, ove
             except _FAILURES as exc:
                 failed(job, exc, 0.0)
                 continue
-            group = groups.setdefault(job.style, [])
+            key = DRAWN if job.painting else job.style  # drawn paintings share a batch (stylize_many)
+            group = groups.setdefault(key, [])
             group.append((job, image))
-            if len(group) >= batch_size or job.alpha is not None:  # a strength of its own: one at a time
-                flush(groups.pop(job.style))
+            if len(group) >= batch_size:
+                flush(groups.pop(key))
         for group in groups.values():
             if not (fail_fast and report.failed):
                 flush(group)

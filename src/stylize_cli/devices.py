@@ -57,9 +57,10 @@ AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 #: processor flags (/proc/cpuinfo) that mean bf16 arithmetic in hardware: x86's AVX512-BF16 and AMX,
 #: ARM's BF16 extension
 BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
-#: what runs in bf16 where the hardware has it: inference of adain and sanet, and every trainer
-#: (their losses are taken in fp32: ops.mean_std, ops.gram)
-BF16_FIT = {"adain", "sanet", "train"}
+#: what runs in bf16 where the hardware has it: inference of adain and sanet, every trainer (their
+#: losses are taken in fp32: ops.mean_std, ops.gram), and StyleAugment, cin's included (augmentation
+#: wants variety more than the last percent of fidelity that keeps `stylize run`'s cin in fp32)
+BF16_FIT = {"adain", "sanet", "train", "augment"}
 
 
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:

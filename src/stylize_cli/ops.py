@@ -88,8 +88,11 @@ def masked_mean_std(features: torch.Tensor, mask: torch.Tensor,
     return torch.cat(means, dim=1), (torch.cat(variances, dim=1) + eps).sqrt()
 
 
+Affine = tuple[torch.Tensor, torch.Tensor]  #: a per-channel map f -> f * scale + shift
+
+
 def adain_affine(content: tuple[torch.Tensor, torch.Tensor], styles: Sequence[tuple[torch.Tensor, torch.Tensor]],
-                 weights: Sequence[float] = (1.0,), alpha: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 weights: Sequence[float] = (1.0,), alpha: float | torch.Tensor = 1.0) -> Affine:
     """AdaIN toward a weighted mix of styles, blended with the content by `alpha`, as one
     per-channel map f -> f * scale + shift.
 
@@ -104,12 +107,11 @@ def adain_affine(content: tuple[torch.Tensor, torch.Tensor], styles: Sequence[tu
     return alpha * ratio + (1 - alpha), alpha * (m - mu * ratio)
 
 
-Affine = tuple[torch.Tensor, torch.Tensor]  #: a per-channel map f -> f * scale + shift
 Statistics = Callable[[str, tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]
 
 
 def masked_affines(content: torch.Tensor, mask: torch.Tensor, inside: tuple[torch.Tensor, torch.Tensor],
-                   outside: tuple[torch.Tensor, torch.Tensor], alpha: float = 1.0,
+                   outside: tuple[torch.Tensor, torch.Tensor], alpha: float | torch.Tensor = 1.0,
                    own: Statistics | None = None) -> list[tuple[torch.Tensor, Affine]]:
     """AdaIN per region: where `mask` is 1 toward the `inside` style statistics, elsewhere `outside`,
     as (region, affine map) pairs; the result is the sum of region * (f * scale + shift).

@@ -50,13 +50,16 @@ class Method(Protocol):
     #: `apply`'s `shot` (a `temporal.ShotStatistics`), averaged over a shot, instead of each picture's own
     feed_forward: ClassVar[bool]
 
-    def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any: ...
+    def prepare(self, styles: Sequence[Any], weights: Sequence[float]) -> Any:
+        """The styles made ready. adain and cin also offer `stack(prepared)`: one prepared painting
+        per picture of a batch, so a batch may mix paintings (a dataset's draws, an augmentation)."""
 
     def apply(self, content: torch.Tensor, prepared: Any, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | torch.Tensor | None = None) -> torch.Tensor:
         """Everything a call depends on comes in as an argument: a method (and the networks it
         shares with other methods in the process) keeps no state between calls. `alpha` replaces
-        the config's strength for this call (a dataset's strength drawn per output)."""
+        the config's strength for this call (a dataset's strength drawn per output), one per
+        picture when it is a tensor."""
 
 
 METHODS = tuple(CONFIGS)
@@ -102,13 +105,20 @@ def configure(name: str, **options: Any) -> Any:
     return cls(**options)
 
 
-def strength(alpha: float | None, configured: float) -> float:
-    """A call's alpha (a dataset's strength drawn per output), or the config's; bounded like it."""
+def strength(alpha: float | torch.Tensor | None, configured: float) -> float | torch.Tensor:
+    """A call's alpha, or the config's; bounded like it. A 1-D tensor gives each picture of the batch
+    its own strength (a dataset's or an augmentation's, drawn per output)."""
     if alpha is None:
         return configured
-    if not 0 <= alpha <= 1:
-        raise OptionError("alpha", f"must be between 0 and 1, got {alpha:g}")
+    low, high = (float(alpha.min()), float(alpha.max())) if not isinstance(alpha, (int, float)) else (alpha, alpha)
+    if not 0 <= low <= high <= 1:
+        raise OptionError("alpha", f"must be between 0 and 1, got {low if low < 0 else high:g}")
     return alpha
+
+
+def per_sample(alpha: float | torch.Tensor, device: torch.device, dims: int = 4) -> float | torch.Tensor:
+    """A strength per picture on `device`, shaped to broadcast over an N x ... tensor of `dims` dimensions."""
+    return alpha if isinstance(alpha, (int, float)) else alpha.to(device).reshape(-1, *[1] * (dims - 1))
 
 
 def mixing_weights(weights: Sequence[float]) -> tuple[list[float], float]:

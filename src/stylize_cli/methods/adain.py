@@ -22,7 +22,7 @@ from ..models.adain import STRIDE, AdaIN, from_decoder_file
 from ..models.vgg import load_network
 from ..temporal import ShotHook
 from ..tiles import working_picture
-from . import ProgressCallback, mixing_weights, stages, strength
+from . import ProgressCallback, mixing_weights, per_sample, stages, strength
 from .configs import AdainConfig
 
 DECODER = "adain-decoder"  #: the manifest entry of the decoder shipped in the package
@@ -75,8 +75,16 @@ class Adain:
     def unpack(self, state: dict[str, torch.Tensor]) -> AdainPrepared:
         return AdainPrepared([(state["mean"].to(self.device), state["std"].to(self.device))], [1.0])
 
+    def stack(self, prepared: Sequence[AdainPrepared]) -> AdainPrepared:
+        """One painting per picture of a batch: AdaIN's target statistics are per sample anyway."""
+        if any(len(p.stats) != 1 for p in prepared):
+            raise InputError("only single paintings go one per picture; a mix of styles applies to the whole batch")
+        return AdainPrepared([(torch.cat([p.stats[0][0] for p in prepared]),
+                               torch.cat([p.stats[0][1] for p in prepared]))], [1.0])
+
     def apply(self, content: torch.Tensor, prepared: AdainPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
+              shot: ShotHook | None = None, alpha: float | torch.Tensor | None = None) -> torch.Tensor:
+        alpha = per_sample(strength(alpha, self.config.alpha), self.device)
         photo = fit(content.to(self.device), self.config.size)
         h, w = photo.shape[-2:]
         x, tile = working_picture(photo, STRIDE, self.config.tile)
@@ -90,7 +98,7 @@ class Adain:
         report = stages(progress)
         report("stylizing", 0, 1)
         with torch.no_grad(), autocast(self.device, self.precision):
-            out = self.model.stylize(x, prepared.stats, prepared.weights, strength(alpha, self.config.alpha), mask,
+            out = self.model.stylize(x, prepared.stats, prepared.weights, alpha, mask,
                                      tile=tile, shot=shot, progress=report)
         report("stylizing", 1, 1)
         return out[..., :h, :w].float().clamp_(0, 1)

@@ -24,7 +24,7 @@ from ..models.style_network import StyleNetwork
 from ..styles import NETWORK, Style
 from ..temporal import ShotHook
 from ..tiles import TileProgress, tiled
-from . import ProgressCallback, mixing_weights, stages, strength
+from . import ProgressCallback, mixing_weights, per_sample, stages, strength
 from .configs import AUTO_TILE_PIXELS, CIN_TILE, CinConfig
 
 #: Tiled runs take the norm statistics from the picture at up to this size: smaller sizes drift
@@ -51,11 +51,11 @@ class Cin:
         self.precision = resolve_precision(config.precision, device, self.name)
         self._predictor: torch.nn.Module | None = None
 
-    def predict(self, image: torch.Tensor) -> torch.Tensor:
-        """The style vector of an image: shorter side to style_size, centre crop, predictor."""
+    def predict(self, image: torch.Tensor, size: int | None = None) -> torch.Tensor:
+        """The style vector of an image: shorter side to `size` (style_size), centre crop, predictor."""
         if self._predictor is None:
             self._predictor = load_predictor(self.device)
-        size = self.config.style_size
+        size = size or self.config.style_size
         h, w = image.shape[-2:]
         scale = size / min(h, w)
         nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
@@ -82,6 +82,12 @@ class Cin:
             return CinPrepared(mixed, network_on(alone.network_weights(), self.device))  # type: ignore[arg-type]
         return CinPrepared(mixed)  # type: ignore[arg-type]
 
+    def stack(self, prepared: Sequence[CinPrepared]) -> CinPrepared:
+        """One style per picture of a batch: the norm layers' gamma and beta are per sample anyway."""
+        if any(p.network is not None for p in prepared):
+            raise InputError("a network style runs its own network: it cannot share a batch with other styles")
+        return CinPrepared(torch.cat([p.vector for p in prepared]))
+
     def cache_key(self) -> str:
         """What a painting's predicted vector depends on besides the painting (style_cache.py)."""
         return f"style_size={self.config.style_size}"
@@ -93,12 +99,12 @@ class Cin:
         return CinPrepared(state["vector"].to(self.device))
 
     def apply(self, content: torch.Tensor, prepared: CinPrepared, progress: ProgressCallback | None = None, *,
-              shot: ShotHook | None = None, alpha: float | None = None) -> torch.Tensor:
-        alpha = strength(alpha, self.config.alpha)
+              shot: ShotHook | None = None, alpha: float | torch.Tensor | None = None) -> torch.Tensor:
+        alpha = per_sample(strength(alpha, self.config.alpha), self.device, dims=2)
         x = working(fit(content.to(self.device), self.config.size), self.device)
         vector = prepared.vector
-        if alpha < 1.0:  # below full strength a network style runs as its vector, mixed with the photo's
-            vector = alpha * vector + (1 - alpha) * self.predict(x)
+        if not isinstance(alpha, (int, float)) or alpha < 1.0:  # a network style runs as its vector, mixed
+            vector = alpha * vector + (1 - alpha) * self.predict(x)  # with the photo's
             prepared = CinPrepared(prepared.vector)
         transfer = prepared.network.net if prepared.network else self.transfer
         over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)

@@ -156,7 +156,7 @@ class AdaIN(nn.Module):
         return ops.mean_std(self.encode(style))
 
     def stylize(self, content: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]],
-                weights: list[float], alpha: float = 1.0, mask: torch.Tensor | None = None,
+                weights: list[float], alpha: float | torch.Tensor = 1.0, mask: torch.Tensor | None = None,
                 tile: int | None = None, shot: ShotHook | None = None,
                 progress: tiles.TileProgress | None = None) -> torch.Tensor:
         """Decode the AdaIN target; several styles mix as a weighted sum of their targets.
