@@ -42,3 +42,6 @@ MOBILENET_LAYERS = ("rgb", "stem_32", "stage1_16", "stage2_24", "stage3_32", "st
 #: made the judge's style and content ratios worse, and cost time (bench/swag.py).
 MOBILENET_STYLE_LAYERS = ("rgb", "stem_32", "stage2_24", "stage3_32")
 MOBILENET_CONTENT_LAYER = "stage3_32"
+
+#: The judge (`losses.judge`, `stylize eval`): every picture seen at this long side unless asked otherwise.
+JUDGE_SIZE = 512

@@ -22,6 +22,7 @@ import click
 
 from ..errors import ExitStatus, Interrupted, OptionError, StylizeError
 from .console import error, say, setup_logging
+from .evaluate import evaluate
 from .run import demo, run
 from .styles import styles
 from .train import train_decoder, train_style
@@ -84,7 +85,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for _command in (run, demo, video, styles, train_style, train_decoder, weights):
+for _command in (run, demo, video, evaluate, styles, train_style, train_decoder, weights):
     cli.add_command(_command)
 
 

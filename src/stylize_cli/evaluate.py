@@ -1,0 +1,100 @@
+"""How close a result is to its painting and to its photo, and how much it hatches: `stylize eval`.
+
+`style` and `content` are the judge's ratios (`losses.judge`): the Gram distance to the painting at
+relu1_1..relu5_1 relative to the photo's own, and the relu4_2 distance to the photo relative to the
+painting's. Lower is closer, so the photo itself scores style 1 and the painting content 1; neither
+is a goal alone (the photo is perfect content, the painting perfect style).
+
+`hatching` measures periodic texture where the photo is flat (skies, walls): an undertrained
+decoder paints the same evenly spaced diagonal strokes into every flat region, whatever the
+painting. The high-passed spectra of the flattest quarter of the patches are averaged (a fixed
+pattern adds up, the painting's irregular strokes and noise spread out) and the strongest
+frequency is taken relative to the median one. Photos score about 10-20 (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .devices import pick_device
+from .errors import InputError
+from .images import ImageSource, check_image, fit, load_image
+from .layers import JUDGE_SIZE
+from .losses import judge
+from .models.vgg import load_vgg19
+from .ops import luminance
+
+PATCH = 32  #: hatching: patch side in px at EVAL_SIZE (a few periods of the strokes seen)
+
+
+@dataclass(frozen=True)
+class Score:
+    result: str
+    style: float  #: Gram distance to the painting relative to the photo's; lower is closer
+    content: float  #: relu4_2 distance to the photo relative to the painting's; lower is closer
+    hatching: float  #: strongest periodic texture in the photo's flat regions over the typical one
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.PathLike] | str | os.PathLike, *,
+             size: int = JUDGE_SIZE, device: str | torch.device = "auto") -> list[Score]:
+    """Score each result against the photo it was made from and the painting it imitates, all at
+    `size` px on the long side. Every file is checked before any work: a missing or unreadable one
+    is an InputError naming it."""
+    paths = [results] if isinstance(results, (str, os.PathLike)) else list(results)
+    if not paths:
+        raise InputError("give at least one result to score")
+    for source in (photo, painting, *paths):
+        if isinstance(source, (str, os.PathLike)):
+            check_image(source)
+    dev = device if isinstance(device, torch.device) else pick_device(device)
+    vgg = load_vgg19(dev)
+    content = fit(load_image(photo).rgb, size).to(dev)
+    style = fit(load_image(painting).rgb, size).to(dev)
+    flat = flat_patches(content)
+    scores = []
+    for path in paths:
+        out = fit(load_image(path).rgb, size).to(dev)
+        if out.shape[-2:] != content.shape[-2:]:
+            out = F.interpolate(out, size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+        ratios = judge(vgg, out, content, style)
+        scores.append(Score(str(Path(path)), ratios["style_ratio"], ratios["content_ratio"], hatching(out, flat)))
+    return scores
+
+
+def _patches(image: torch.Tensor) -> torch.Tensor:
+    """The luminance in PATCH x PATCH tiles: (tiles, PATCH, PATCH)."""
+    grey = luminance(image.float().cpu())[:, :1]
+    tiles = F.unfold(grey, PATCH, stride=PATCH)  # 1 x PATCH² x L
+    return tiles[0].T.reshape(-1, PATCH, PATCH)
+
+
+def flat_patches(photo: torch.Tensor) -> torch.Tensor:
+    """Indices of the flattest quarter of the photo's patches (at least 4): where hatching shows."""
+    tiles = _patches(photo)
+    gradient = (tiles.diff(dim=1).abs().mean(dim=(1, 2)) + tiles.diff(dim=2).abs().mean(dim=(1, 2)))
+    keep = max(4, len(tiles) // 4)
+    return gradient.argsort()[:keep]
+
+
+def hatching(image: torch.Tensor, flat: torch.Tensor | None = None) -> float:
+    """Peak over median of the mean high-passed power spectrum of the `flat` patches (those of
+    `image` itself when None). A Hann window keeps the patch edges out of the spectrum."""
+    if flat is None:
+        flat = flat_patches(image)
+    tiles = _patches(image)[flat]
+    tiles = tiles - F.avg_pool2d(F.pad(tiles[:, None], (2, 2, 2, 2), mode="replicate"), 5, stride=1)[:, 0]
+    window = torch.hann_window(PATCH, periodic=False)
+    power = torch.fft.fft2(tiles * window[:, None] * window[None, :]).abs().pow(2).mean(dim=0)
+    f = torch.fft.fftfreq(PATCH) * PATCH
+    radius = (f[:, None] ** 2 + f[None, :] ** 2).sqrt()
+    band = power[(radius >= 2) & (radius <= PATCH // 2)]
+    return float(band.max() / band.median().clamp_min(1e-12))
