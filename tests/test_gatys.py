@@ -232,3 +232,19 @@ def test_real_mobilenet_defaults_transfer_style_and_keep_content(monkeypatch: py
     assert scores["content_ratio"] <= 0.7, scores
     chroma = lambda x: ops.rgb_to_yiq(x)[:, 1:].mean((2, 3))  # noqa: E731
     assert (chroma(out) - chroma(painting)).norm() < 0.5 * (chroma(photo) - chroma(painting)).norm()
+
+
+def test_a_scale_stops_once_its_loss_settles() -> None:
+    from stylize_cli.methods.gatys import converged
+
+    assert not converged([10.0] * 10, 0.01)  # fewer steps than the window and one: keep going
+    assert converged([10.0] + [9.95] * 10, 0.01) and not converged([10.0] + [9.8] * 10, 0.01)
+    assert not converged([10.0] + [10.0] * 10, 0.0)  # tolerance 0: every iteration runs
+    events: list[ProgressEvent] = []
+    stylize(tiny_image(0), tiny_image(1), size=48, start_size=48, iterations=300, tolerance=0.02,
+            device="cpu", progress=events.append)
+    steps = [e.step for e in events]
+    assert 10 < len(events) < 300 and steps == list(range(1, len(events) + 1))
+    assert events[-1].steps == events[-1].step  # the bar ends where the optimisation did
+    totals = [e.losses["total"] for e in events]
+    assert totals[-11] - totals[-1] < 0.02 * totals[-11] <= totals[-12] - totals[-2]

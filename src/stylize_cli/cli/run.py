@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from ..errors import Interrupted
-from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, net_defaults, shown
+from ..methods.configs import ADAIN_TILE, AUTO_TILE_PIXELS, CIN_TILE, CONFIGS, CONVERGENCE_WINDOW, net_defaults, shown
 from ..stop import sigterm_as_interrupt
 from .console import ProgressBar, count_bar, say
 
@@ -104,8 +104,12 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                           f"for pictures over {AUTO_TILE_PIXELS / 1e6:.1f} Mpx, adain and sanet {ADAIN_TILE} px, "
                           f"cin {CIN_TILE} px]"),
         "iterations": click.option("--iterations", type=int,
-                                   help="gatys: optimizer steps at the coarsest scale; each finer scale (x2) gets "
-                                        f"half. [default: {net_defaults('iterations')}]"),
+                                   help="gatys: the most optimizer steps at the coarsest scale; each finer scale "
+                                        f"(x2) gets half. [default: {net_defaults('iterations')}]"),
+        "tolerance": click.option("--tolerance", type=float,
+                                  help="gatys: a scale stops once its loss fell by less than this fraction over "
+                                       f"{CONVERGENCE_WINDOW} steps; 0 runs all --iterations. "
+                                       f"[default: {net_defaults('tolerance')}]"),
         "start_size": click.option("--start-size", type=int,
                                    help="gatys: coarsest scale in px; scales double up to --size. "
                                         f"[default: {net_defaults('start_size')}]"),

@@ -23,6 +23,7 @@ LOSS_NETS = ("vgg19", "mobilenet")
 AUTO_TILE_PIXELS = 1536 * 1536
 ADAIN_TILE = 512  #: adain's automatic tile: larger ones cost more memory than they save time (same)
 CIN_TILE = 1024  #: cin's automatic tile
+CONVERGENCE_WINDOW = 10  #: gatys: the steps over which --tolerance compares the loss
 
 
 def option(default: Any, *, min: float | None = None, max: float | None = None,
@@ -103,9 +104,9 @@ class CinConfig:
 #: them and a coarser start; style to 1/8 resolution and content at 1/8, from the photo recoloured
 #: with the painting's palette (bench/swag.py)
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "vgg19": {"start_size": 256, "iterations": 25, "content_weight": 0.15, "style_weight": 2.0,
+    "vgg19": {"start_size": 256, "iterations": 25, "tolerance": 0.0, "content_weight": 0.15, "style_weight": 2.0,
               "init": "content", "style_layers": GRAM_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
-    "mobilenet": {"start_size": 128, "iterations": 100, "content_weight": 0.05, "style_weight": 5.0,
+    "mobilenet": {"start_size": 128, "iterations": 100, "tolerance": 0.0, "content_weight": 0.05, "style_weight": 5.0,
                   "init": "palette", "style_layers": MOBILENET_STYLE_LAYERS,
                   "content_layer": MOBILENET_CONTENT_LAYER},
 }
@@ -126,7 +127,11 @@ class GatysConfig:
     size: int = option(512, min=16)  #: long side of the output, px
     style_size: int | None = option(None, min=16)  #: style images' long side; None = as given
     start_size: int | None = option(None, min=16)  #: the coarsest scale; scales double up to `size`
-    iterations: int | None = option(None, min=1)  #: at the coarsest scale; each finer scale gets half
+    #: the most steps at the coarsest scale (each finer scale: half); fewer once the loss settles
+    iterations: int | None = option(None, min=1)
+    #: stop a scale when its loss fell by less than this fraction over the last CONVERGENCE_WINDOW
+    #: steps; 0 runs every iteration
+    tolerance: float | None = option(None, min=0, max=1)
     content_weight: float | None = option(None, min=0)
     style_weight: float | None = option(None, min=0)  #: multiplies every style's loss (and each -w)
     tv_weight: float = option(2.0, min=0)

@@ -25,7 +25,7 @@ from ..losses import ContentLoss, GramLoss, tv_loss
 from ..models.vgg import load_vgg19
 from ..temporal import ShotHook
 from . import ProgressCallback, ProgressEvent, mixing_weights
-from .configs import GatysConfig
+from .configs import CONVERGENCE_WINDOW, GatysConfig
 
 
 @dataclass
@@ -147,20 +147,35 @@ class Gatys:
             last.update(content=lc.item(), style=ls.item(), tv=ltv.item(), total=total.item())
             return total
 
+        totals: list[float] = []
         try:
             for step in range(1, steps + 1):
                 opt.step(closure)
+                totals.append(last["total"])
                 if cfg.optimizer == "adam":
                     with torch.no_grad():
                         x.clamp_(0, 1)
                 if not torch.isfinite(x).all():
                     raise StylizeError(f"gatys diverged at {stage}, step {step} (the picture became NaN); "
                                        + ("try without swag" if cfg.swag else "try a lower style weight"))
-                if progress:
-                    progress(ProgressEvent(stage, step, steps, dict(last)))
+                settled = converged(totals, cfg.tolerance or 0.0)
+                if progress:  # a settled scale ends its bar: the last step is the last one
+                    progress(ProgressEvent(stage, step, step if settled else steps, dict(last)))
+                if settled:
+                    break
         except KeyboardInterrupt:
             raise Interrupted(x.detach().clamp(0, 1)) from None
         return x.detach().clamp(0, 1)
+
+
+def converged(totals: Sequence[float], tolerance: float, window: int = CONVERGENCE_WINDOW) -> bool:
+    """Whether the loss fell by less than `tolerance` (a fraction) over the last `window` steps:
+    L-BFGS then refines what no longer shows, and a fixed count stops some pictures early and
+    spends steps on others (bench/validate.py)."""
+    if tolerance <= 0 or len(totals) <= window:
+        return False
+    before, now = totals[-window - 1], totals[-1]
+    return before - now < tolerance * abs(before)
 
 
 METHOD = Gatys

@@ -1,0 +1,115 @@
+"""Every method on the validation set: the judge's style and content ratios and the hatching measure
+(mean, median, worst decile), seconds per picture and peak memory. The README's quality table.
+
+Each run (a method with its defaults, or a labelled setting) stylizes every pair at --size px in a
+process of its own, saves the outputs (--save keeps them, for crops) and scores them with
+`stylize_cli.evaluate` against the photo and painting. The row "photos" scores the photos
+themselves (style 1 and content 0 by definition; their hatching is the floor). "efdm" is an
+experiment kept here, not a method: adain's decoder on Exact Feature Distribution Matching.
+
+    STYLIZE_MIRROR=../shared/weights python bench/validate.py [--runs photos adain cin sanet gatys] \\
+        [--setting 'adain style 256=adain:{"style_size": 256}'] [--save DIR] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import arguments, child, excluded, summary, table, validation_pairs, write_json
+
+RUNS = {"photos": ("photos", {}), "adain": ("adain", {}), "cin": ("cin", {}), "sanet": ("sanet", {}),
+        "gatys": ("gatys", {}), "gatys mobilenet": ("gatys", {"loss_net": "mobilenet"}), "efdm": ("efdm", {})}
+
+
+def efdm(photo: str, painting: str, size: int, style_size: int = 512) -> Any:
+    """adain's decoder on EFDM (Zhang et al. CVPR 2022): each relu4_1 channel of the photo takes the
+    painting's values in the photo's rank order (exact histogram matching by sorting)."""
+    import torch
+
+    from stylize_cli.images import fit, load_image, to_pil
+    from stylize_cli.methods.adain import load_adain
+
+    model = load_adain(torch.device("cpu"))
+    with torch.no_grad():
+        f = model.encode(fit(load_image(photo).rgb, size, multiple=8))
+        s = model.encode(fit(load_image(painting).rgb, style_size))
+        n, c, h, w = f.shape
+        flat, target = f.reshape(c, -1), s.reshape(c, -1).sort(dim=1).values
+        positions = torch.linspace(0, target.shape[1] - 1, flat.shape[1]).round().long()
+        out = torch.empty_like(flat).scatter_(1, flat.argsort(dim=1), target[:, positions])
+        return to_pil(model.decoder(out.reshape(n, c, h, w)).clamp(0, 1))
+
+
+def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[str]], out: str) -> list[dict]:
+    """The child: stylize and score every pair; one line of progress per pair on stderr."""
+    from stylize_cli import Stylizer
+    from stylize_cli.devices import use_all_cores
+    from stylize_cli.evaluate import evaluate
+    from stylize_cli.images import save_image
+
+    use_all_cores()
+    rows = []
+    for i, (photo, painting) in enumerate(pairs):
+        target = Path(out) / f"{i:02d}_{Path(photo).stem}_x_{Path(painting).stem}.png"
+        began = time.perf_counter()
+        if method == "photos":
+            target = Path(photo)
+        elif method == "efdm":
+            save_image(efdm(photo, painting, size, **options), target)
+        else:
+            save_image(Stylizer(painting, method=method, size=size, device="cpu", **options)(photo), target)
+        seconds = time.perf_counter() - began
+        score, = evaluate(photo, painting, [target], size=size, device="cpu")
+        rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
+                     "style": score.style, "content": score.content, "hatching": score.hatching})
+        print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {score.style:.3f} content {score.content:.3f} "
+              f"hatching {score.hatching:.1f}", file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        print(json.dumps(run_pairs(*json.loads(sys.argv[2]))))
+        return
+    parser = arguments(__doc__)
+    parser.add_argument("--runs", nargs="*", default=["photos", "adain", "cin", "sanet", "gatys"],
+                        help=f"from {', '.join(RUNS)}")
+    parser.add_argument("--setting", action="append", default=[],
+                        help="another run: 'LABEL=METHOD:{JSON options}'")
+    parser.add_argument("--save", type=Path, help="keep the outputs here, one folder per run")
+    args = parser.parse_args()
+    runs = {name: RUNS[name] for name in args.runs}
+    for setting in args.setting:
+        label, spec = setting.split("=", 1)
+        method, options = spec.split(":", 1)
+        runs[label] = (method, json.loads(options))
+    pairs = validation_pairs(args.pairs)
+    print(f"{len(pairs)} validation pairs; left out as training pictures: {', '.join(excluded()) or 'none'}",
+          file=sys.stderr)
+    root = args.save or Path(tempfile.mkdtemp(prefix="stylize-validate-"))
+    results = {}
+    for label, (method, options) in runs.items():
+        out = root / label.replace(" ", "_")
+        out.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps([method, options, args.size, [[str(p), str(s)] for p, s in pairs], str(out)])
+        rows, mb, _ = child(__file__, "--child", payload)
+        results[label] = {"method": method, "options": options, "peak_mb": mb, "pairs": rows,
+                          **{k: summary([r[k] for r in rows]) for k in ("style", "content", "hatching", "seconds")}}
+    print(f"\n{len(pairs)} validation pairs at {args.size} px; mean / median / worst decile (lower is better)\n")
+    print(table(["run", "style", "content", "hatching", "s per picture", "peak RSS"],
+                [[label, _three(r["style"]), _three(r["content"]), _three(r["hatching"], 1),
+                  f"{r['seconds']['mean']:.2f}", f"{r['peak_mb']:.0f} MB"] for label, r in results.items()]))
+    write_json(args.json, {"size": args.size, "pairs": [[str(p), str(s)] for p, s in pairs], "runs": results})
+
+
+def _three(s: dict[str, float], digits: int = 3) -> str:
+    return " / ".join(f"{s[k]:.{digits}f}" for k in ("mean", "median", "worst10"))
+
+
+if __name__ == "__main__":
+    main()
