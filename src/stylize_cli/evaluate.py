@@ -24,9 +24,9 @@ import torch.nn.functional as F
 
 from .devices import pick_device
 from .errors import InputError
-from .images import ImageSource, check_image, fit, load_image
+from .images import ImageSource, check_image, fit, load_image, resize
 from .layers import JUDGE_SIZE
-from .losses import judge
+from .losses import Judge
 from .models.vgg import load_vgg19
 from .ops import luminance
 
@@ -60,12 +60,11 @@ def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.P
     content = fit(load_image(photo).rgb, size).to(dev)
     style = fit(load_image(painting).rgb, size).to(dev)
     flat = flat_patches(content)
+    judge = Judge(vgg, content, style)
     scores = []
     for path in paths:
-        out = fit(load_image(path).rgb, size).to(dev)
-        if out.shape[-2:] != content.shape[-2:]:
-            out = F.interpolate(out, size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
-        ratios = judge(vgg, out, content, style)
+        out = resize(fit(load_image(path).rgb, size).to(dev), tuple(content.shape[-2:]))  # as the painting
+        ratios = judge(out)
         scores.append(Score(str(Path(path)), ratios["style_ratio"], ratios["content_ratio"], hatching(out, flat)))
     return scores
 

@@ -69,23 +69,46 @@ def content_distance(vgg: VGG19, image: torch.Tensor, content: torch.Tensor,
     return float(((vgg(image, [layer])[layer] - vgg(content, [layer])[layer]) ** 2).mean())
 
 
-def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor,
-          style: torch.Tensor) -> dict[str, float]:
-    """The project's measure of a stylization; lower is better for both ratios.
+class Judge:
+    """The project's measure of stylizations of one photo in the style of one painting; lower is
+    better for both ratios. The photo's and the painting's features are computed once, so each
+    result costs one VGG pass (`stylize eval` scores many results of one pair).
 
-    style_ratio: Gram distance of the output to the style, over that of the
-    content image (the style resized so its long side matches the output's).
-    content_ratio: relu4_2 distance of the output to the content, over that of
-    the style image itself resized to the content's shape.
+    style_ratio: Gram distance of the output to the style (summed squared differences over
+    relu1_1..relu5_1), over that of the content image; the style resized so its long side
+    matches the output's. content_ratio: mean squared relu4_2 distance of the output to the
+    content, over that of the style image itself resized to the content's shape.
     """
-    from .images import fit, resize
 
-    hw = tuple(output.shape[-2:])
-    content = resize(content, hw)
-    style_at_scale = fit(style, max(hw))
-    return {
-        "style_ratio": style_distance(vgg, output, style_at_scale)
-        / style_distance(vgg, content, style_at_scale),
-        "content_ratio": content_distance(vgg, output, content)
-        / content_distance(vgg, resize(style, hw), content),
-    }
+    LAYERS = (*GRAM_STYLE_LAYERS, GRAM_CONTENT_LAYER)
+
+    @torch.no_grad()
+    def __init__(self, vgg: VGG19, content: torch.Tensor, style: torch.Tensor) -> None:
+        from .images import fit, resize
+
+        self.vgg, self.hw = vgg, tuple(content.shape[-2:])
+        at_scale = vgg(fit(style, max(self.hw)), GRAM_STYLE_LAYERS)
+        self.grams = {k: ops.gram(at_scale[k]) for k in GRAM_STYLE_LAYERS}
+        photo = vgg(content, self.LAYERS)
+        self.content = photo[GRAM_CONTENT_LAYER]
+        self.style_scale = self._style(photo)
+        painting = vgg(resize(style, self.hw), [GRAM_CONTENT_LAYER])[GRAM_CONTENT_LAYER]
+        self.content_scale = float(((painting - self.content) ** 2).mean())
+
+    def _style(self, feats: dict[str, torch.Tensor]) -> float:
+        return float(sum(((ops.gram(feats[k]) - g) ** 2).sum() for k, g in self.grams.items()))
+
+    @torch.no_grad()
+    def __call__(self, output: torch.Tensor) -> dict[str, float]:
+        from .images import resize
+
+        feats = self.vgg(resize(output, self.hw), self.LAYERS)
+        return {"style_ratio": self._style(feats) / self.style_scale,
+                "content_ratio": float(((feats[GRAM_CONTENT_LAYER] - self.content) ** 2).mean()) / self.content_scale}
+
+
+def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+    """`Judge` for one output, at the output's size (the content resized to it)."""
+    from .images import resize
+
+    return Judge(vgg, resize(content, tuple(output.shape[-2:])), style)(output)
