@@ -52,6 +52,10 @@ def test_keeps_shape_dtype_device_and_takes_pil(mirror: None) -> None:
     picture = Image.open(PHOTOS[0]).resize((57, 41))
     out = augment(picture)
     assert isinstance(out, Image.Image) and out.size == (57, 41) and out.mode == "RGB"
+    see_through = picture.convert("RGBA")
+    see_through.putalpha(100)
+    out = augment(see_through)
+    assert out.mode == "RGBA" and out.size == (57, 41) and out.getpixel((3, 3))[3] == 100
 
 
 @pytest.mark.mirror

@@ -23,6 +23,7 @@ import os
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -100,9 +101,10 @@ class StyleAugment(torch.nn.Module):
         return f"method={self.method!r}, strength={self.strength}{pool}, seed={self.seed}"
 
     def forward(self, images: torch.Tensor | Image.Image) -> torch.Tensor | Image.Image:
-        if isinstance(images, Image.Image):
-            loaded = load_image(images)
-            return to_pil(self(loaded.rgb), loaded.alpha)
+        if isinstance(images, Image.Image):  # as given: no EXIF turn or colour profile, so the size is kept
+            pixels = torch.from_numpy(np.array(images.convert("RGBA"), dtype=np.uint8)).permute(2, 0, 1)
+            alpha = pixels[3:].unsqueeze(0).float() / 255 if "A" in images.getbands() else None
+            return to_pil(self(pixels[:3].float() / 255).unsqueeze(0), alpha)
         if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
             shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
             raise InputError(f"StyleAugment takes a PIL image or a float tensor (N,3,H,W) or (3,H,W), got {shape}")
