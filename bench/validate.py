@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument("--setting", action="append", default=[],
                         help="another run: 'LABEL=METHOD:{JSON options}'")
     parser.add_argument("--save", type=Path, help="keep the outputs here, one folder per run")
+    parser.add_argument("--crops", type=Path, help="a grid of each run's flattest region on the shippable pairs")
+    parser.add_argument("--from-json", type=Path, nargs="*", default=[],
+                        help="runs measured before (validate.py --json files) to add to the table and crops")
     args = parser.parse_args()
     runs = {name: RUNS[name] for name in args.runs}
     for setting in args.setting:
@@ -92,7 +95,7 @@ def main() -> None:
     print(f"{len(pairs)} validation pairs; left out as training pictures: {', '.join(excluded()) or 'none'}",
           file=sys.stderr)
     root = args.save or Path(tempfile.mkdtemp(prefix="stylize-validate-"))
-    results = {}
+    results = {k: v for path in args.from_json for k, v in json.loads(path.read_text())["runs"].items()}
     for label, (method, options) in runs.items():
         out = root / label.replace(" ", "_")
         out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,39 @@ def main() -> None:
                 [[label, _three(r["style"]), _three(r["content"]), _three(r["hatching"], 1),
                   f"{r['seconds']['mean']:.2f}", f"{r['peak_mb']:.0f} MB"] for label, r in results.items()]))
     write_json(args.json, {"size": args.size, "pairs": [[str(p), str(s)] for p, s in pairs], "runs": results})
+    if args.crops:
+        crops(results, args.crops)
+
+
+#: pictures that may ship (../shared/images/README.md): only these appear in crops kept in the repository
+SHIPPABLE = {"astronaut.png", "rocket.jpg", "chelsea.png", "coffee.png", "the_resevoir_at_poitiers.jpg",
+             "woman_with_hat_matisse.jpg", "scene_de_rue.jpg", "contrast_of_forms.jpg", "mondrian_cropped.jpg"}
+CROP = 128
+
+
+def crops(results: dict[str, Any], path: Path) -> None:
+    """Rows: runs; columns: the shippable pairs; each tile the CROP px window of the output (at 512 px)
+    where the photo is flattest, labelled with the run and the picture's hatching."""
+    import torch
+
+    from stylize_cli.images import fit, load_image, to_pil
+    from stylize_cli.sheet import grid
+
+    tiles = []
+    columns = 0
+    for label, run in results.items():
+        chosen = [r for r in run["pairs"] if {Path(r["photo"]).name, Path(r["painting"]).name} <= SHIPPABLE]
+        columns = len(chosen)
+        for r in chosen:
+            photo = fit(load_image(r["photo"]).rgb, 512)
+            grey = photo.mean(dim=1, keepdim=True)
+            gradient = (grey.diff(dim=-1).abs()[..., :-1, :] + grey.diff(dim=-2).abs()[..., :-1]).squeeze()
+            window = torch.nn.functional.avg_pool2d(gradient[None, None], CROP, stride=16)[0, 0]
+            y, x = divmod(int(window.argmin()), window.shape[1])
+            out = fit(load_image(r["output"]).rgb, 512)
+            tile = out[..., y * 16:y * 16 + CROP, x * 16:x * 16 + CROP]
+            tiles.append((f"{label} {r['hatching']:.0f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))
+    grid(tiles, columns).save(path, quality=90)
 
 
 def _three(s: dict[str, float], digits: int = 3) -> str:

@@ -20,17 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from . import ops
 from .devices import pick_device
 from .errors import InputError
 from .images import ImageSource, check_image, fit, load_image, resize
 from .layers import JUDGE_SIZE
 from .losses import Judge
 from .models.vgg import load_vgg19
-from .ops import luminance
-
-PATCH = 32  #: hatching: patch side in px at EVAL_SIZE (a few periods of the strokes seen)
 
 
 @dataclass(frozen=True)
@@ -69,31 +66,13 @@ def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.P
     return scores
 
 
-def _patches(image: torch.Tensor) -> torch.Tensor:
-    """The luminance in PATCH x PATCH tiles: (tiles, PATCH, PATCH)."""
-    grey = luminance(image.float().cpu())[:, :1]
-    tiles = F.unfold(grey, PATCH, stride=PATCH)  # 1 x PATCH² x L
-    return tiles[0].T.reshape(-1, PATCH, PATCH)
-
-
 def flat_patches(photo: torch.Tensor) -> torch.Tensor:
-    """Indices of the flattest quarter of the photo's patches (at least 4): where hatching shows."""
-    tiles = _patches(photo)
-    gradient = (tiles.diff(dim=1).abs().mean(dim=(1, 2)) + tiles.diff(dim=2).abs().mean(dim=(1, 2)))
-    keep = max(4, len(tiles) // 4)
-    return gradient.argsort()[:keep]
+    """The photo's flattest patches (ops.flattest): where hatching shows."""
+    return ops.flattest(ops.patches(photo.cpu()))[0]
 
 
 def hatching(image: torch.Tensor, flat: torch.Tensor | None = None) -> float:
-    """Peak over median of the mean high-passed power spectrum of the `flat` patches (those of
-    `image` itself when None). A Hann window keeps the patch edges out of the spectrum."""
-    if flat is None:
-        flat = flat_patches(image)
-    tiles = _patches(image)[flat]
-    tiles = tiles - F.avg_pool2d(F.pad(tiles[:, None], (2, 2, 2, 2), mode="replicate"), 5, stride=1)[:, 0]
-    window = torch.hann_window(PATCH, periodic=False)
-    power = torch.fft.fft2(tiles * window[:, None] * window[None, :]).abs().pow(2).mean(dim=0)
-    f = torch.fft.fftfreq(PATCH) * PATCH
-    radius = (f[:, None] ** 2 + f[None, :] ** 2).sqrt()
-    band = power[(radius >= 2) & (radius <= PATCH // 2)]
-    return float(band.max() / band.median().clamp_min(1e-12))
+    """ops.periodicity of the `flat` patches (of `image` itself when None): photos score about
+    10-20 at 512 px, evenly spaced strokes in a sky hundreds."""
+    tiles = ops.patches(image.cpu())
+    return float(ops.periodicity(tiles[:, flat if flat is not None else ops.flattest(tiles)[0]]))

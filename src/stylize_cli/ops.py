@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 
 # RGB ↔ YIQ (NTSC), the luminance/chrominance split Gatys et al. 2016 use.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
@@ -195,3 +196,38 @@ def _match_one(source: torch.Tensor, target: torch.Tensor, eps: float) -> torch.
 def _sqrtm(m: torch.Tensor) -> torch.Tensor:
     values, vectors = torch.linalg.eigh(m)
     return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+
+
+PATCH = 32  #: periodicity: patch side in px (a few periods of a decoder's hatching, 4-7 px)
+
+
+def patches(image: torch.Tensor, size: int = PATCH) -> torch.Tensor:
+    """The luminance of NxCxHxW pictures in size x size tiles: N x L x size x size."""
+    grey = rgb_to_yiq(image.float())[:, :1]
+    tiles = F.unfold(grey, size, stride=size)  # N x size² x L
+    return tiles.transpose(1, 2).reshape(image.shape[0], -1, size, size)
+
+
+def flattest(tiles: torch.Tensor, fraction: float = 0.25) -> torch.Tensor:
+    """Indices (N x k) of each picture's flattest tiles by mean gradient: at least 4, else `fraction`."""
+    gradient = tiles.diff(dim=-1).abs().mean(dim=(-2, -1)) + tiles.diff(dim=-2).abs().mean(dim=(-2, -1))
+    keep = min(tiles.shape[1], max(4, round(tiles.shape[1] * fraction)))
+    return gradient.argsort(dim=1)[:, :keep]
+
+
+def periodicity(tiles: torch.Tensor) -> torch.Tensor:
+    """Per picture (tiles N x k x P x P): the strongest frequency of the tiles' mean high-passed power
+    spectrum over the median one. A pattern repeated in every tile (a decoder's hatching) adds up to a
+    peak; a painting's irregular strokes and noise spread over many frequencies. Hann-windowed, so
+    the tiles' edges stay out of the spectrum; in fp32 whatever the autocast."""
+    with torch.autocast(tiles.device.type, enabled=False):
+        n, k, size, _ = tiles.shape
+        flat = tiles.float().reshape(n * k, 1, size, size)
+        smooth = F.avg_pool2d(F.pad(flat, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+        window = torch.hann_window(size, periodic=False, device=tiles.device)
+        power = torch.fft.fft2((flat - smooth)[:, 0] * window[:, None] * window[None, :]).abs().pow(2)
+        power = power.reshape(n, k, size, size).mean(dim=1)
+        f = torch.fft.fftfreq(size, device=tiles.device) * size
+        radius = (f[:, None] ** 2 + f[None, :] ** 2).sqrt()
+        band = power[:, (radius >= 2) & (radius <= size // 2)]
+        return band.max(dim=1).values / band.median(dim=1).values.clamp_min(1e-12)

@@ -30,6 +30,11 @@ def contact_sheet(photo: ImageSource, names: Sequence[str] | None = None, size: 
         tiles.append((style.name, Stylizer(style, method="cin", device=device)(to_pil(rgb))))
         if progress:
             progress(i, len(chosen))
+    return grid(tiles, columns)
+
+
+def grid(tiles: Sequence[tuple[str, Image.Image]], columns: int | None = None) -> Image.Image:
+    """Labelled pictures of one size on a grid `columns` wide (default: as square as it gets)."""
     columns = columns or math.ceil(math.sqrt(len(tiles)))
     w, h = tiles[0][1].size
     rows = math.ceil(len(tiles) / columns)

@@ -139,6 +139,9 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("--identity-weight", type=click.FloatRange(0),
               help="Add an identity loss: the decoder redraws each photo from its own features, "
                    "pixel MSE times this. [default: adain 0 (the paper's recipe), sanet 50]")
+@click.option("--hatching-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="adain: penalise periodic texture where the photo is flat (the hatching `stylize eval` "
+                   "measures), times this.")
 @click.option("--feature-identity-weight", type=click.FloatRange(0),
               help="The same redrawing compared in VGG features (relu1_1..relu4_1, each layer's MSE relative "
                    "to the photo's), times this: teaches textures, where pixel MSE teaches a blur. "
@@ -164,7 +167,8 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
                   style_size: int, batch: int, lr: float, arch: str, style_weight: float | None,
-                  identity_weight: float | None, feature_identity_weight: float | None, contrastive_weight: float,
+                  identity_weight: float | None, hatching_weight: float, feature_identity_weight: float | None,
+                  contrastive_weight: float,
                   external_weight: float, from_adain: bool, precision: str,
                   normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
     """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017), or with --arch sanet
@@ -185,8 +189,8 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
                                 batch=batch, learning_rate=lr, arch=arch, style_weight=style_weight,
                                 identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
-                                contrastive_weight=contrastive_weight, external_weight=external_weight,
-                                from_adain=from_adain,
+                                hatching_weight=hatching_weight, contrastive_weight=contrastive_weight,
+                                external_weight=external_weight, from_adain=from_adain,
                                 precision=precision, normalise=normalise, seed=seed,
                                 save_every=save_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -118,6 +118,11 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
     if config.feature_identity_weight:
         values["identity_features"] = sum(ops.relative_error(redrawn[k], photo[k]) for k in ADAIN_STYLE_LAYERS)
         total = total + config.feature_identity_weight * values["identity_features"]
+    if config.hatching_weight:  # periodic texture where the photo is flat: `stylize eval`'s hatching
+        flat = ops.flattest(ops.patches(content))
+        tiles = ops.patches(drawn).gather(1, flat[..., None, None].expand(-1, -1, ops.PATCH, ops.PATCH))
+        values["hatching"] = ops.periodicity(tiles).log().mean()
+        total = total + config.hatching_weight * values["hatching"]
     return {**values, "total": total}  # type: ignore[dict-item]
 
 
@@ -150,6 +155,7 @@ class AdainRecipe:
         self.optimizers = [self.opt]
         self.settings = {"identity_weight": config.identity_weight,
                          "feature_identity_weight": config.feature_identity_weight,
+                         "hatching_weight": config.hatching_weight,
                          "style_paintings": len(self.paintings.files)}
 
     def step(self, rng: random.Random) -> dict[str, torch.Tensor]:

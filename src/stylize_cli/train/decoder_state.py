@@ -47,6 +47,9 @@ class TrainDecoderConfig:
     #: photo's feature energy there, else relu4_1 (activations far larger than relu1_1's) drowns the rest.
     #: Costs one more encoder pass, on the redrawn photos.
     feature_identity_weight: float | None = None  #: None: adain 0, sanet 1 (SANet's)
+    #: adain: weight of a penalty on periodic texture where the photo is flat (the log of
+    #: ops.periodicity of the output's flattest patches, as `stylize eval` measures hatching), 0 = off
+    hatching_weight: float = 0.0
     #: sanet: weight of IEST's two contrastive losses (Chen et al. 2021; 0.3 there), 0 = off
     contrastive_weight: float = 0.0
     #: sanet: weight of IEST's external (adversarial) loss against the whole painting set (5 there), 0 = off
@@ -72,6 +75,8 @@ class TrainDecoderConfig:
         for name in ("contrastive_weight", "external_weight"):
             if not sanet and getattr(self, name):
                 raise OptionError(name, "is one of sanet's losses: train arch sanet for it")
+        if sanet and self.hatching_weight:
+            raise OptionError("hatching_weight", "is adain's (sanet's attention copies the painting's own patterns)")
         if sanet and (self.batch < 4 or self.batch % 2):
             raise OptionError("batch", f"must be even and at least 4 for sanet (pairs of half-batches), "
                                        f"got {self.batch}")
@@ -80,7 +85,8 @@ class TrainDecoderConfig:
         for name, least in (("style_size", 64), ("steps", 1), ("batch", 1)):
             if getattr(self, name) < least:
                 raise OptionError(name, f"must be at least {least}, got {getattr(self, name)}")
-        for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight"):
+        for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight",
+                     "hatching_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
         if self.precision not in ("auto", "fp32", "bf16"):
