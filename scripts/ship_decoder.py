@@ -78,7 +78,10 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
            "of the paper's objective alone." if any(p.get("identity_weight") for p in phases) else ".")
         + (" Where the features weight is set, + that weight x the same redrawing's MSE in VGG features at "
            "relu1_1..relu4_1, each layer relative to the photo's." if any(p.get("feature_identity_weight")
-                                                                      for p in phases) else ""),
+                                                                      for p in phases) else "")
+        + (" Where the hatching weight is set, + that weight x the log of the periodicity of the output in "
+           "the photo's flattest 32 px patches (`ops.periodicity`, what `stylize eval` reports as hatching)."
+           if any(p.get("hatching_weight") for p in phases) else ""),
         "- Data: content photos from the project's training collection (VOC, an ImageNet sample, "
         "BSDS500, Urban100, ...) and paintings (hand-picked + WikiArt at 224 px), PHOTOS and PAINTINGS "
         "in the commands below. They are training data only: not shipped, not used for evaluation. Their "
@@ -87,24 +90,28 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
         f"## Training: {steps:,} steps ({batch_steps:,} images); the paper trained 160,000 steps at batch 8 "
         f"({100 * batch_steps / (PAPER_STEPS * 8):.1f}% of that)",
         "",
-        "| steps | crop | style size | identity weight (pixels / features) | batch | hardware | precision | seconds "
+        "| steps | crop | style size | identity weight (pixels / features) / hatching | batch | hardware | precision "
+        "| seconds "
         "| date | photos | paintings |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in phases:
         lines.append(f"| {p['from_step']}-{p['to_step']} | {p['crop']} | {p['style_size']} | "
-                     f"{p.get('identity_weight', 0):g} / {p.get('feature_identity_weight', 0):g} | {p['batch']} | "
+                     f"{p.get('identity_weight', 0):g} / {p.get('feature_identity_weight', 0):g} / "
+                     f"{p.get('hatching_weight', 0):g} | {p['batch']} | "
                      f"{p['device']} | {p['precision']} | {p['seconds']:.0f} | {p['date']} | "
                      f"{p['content_photos']} | {p['style_paintings']} |")
     lines += ["", "Commands, in order:", ""]
     lines += commands_and_notes(phases, notes)
     if history:
         lines += ["", "Mean losses over the 50 steps before each point:", "",
-                  "| step | content | style (x10 in the total) | identity (pixel MSE) | identity (features) |",
-                  "|---|---|---|---|---|"]
+                  "| step | content | style (x10 in the total) | identity (pixel MSE) | identity (features) "
+                  "| hatching (log) |",
+                  "|---|---|---|---|---|---|"]
         pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
         lines += [f"| {history[i]['step']} | {history[i]['content']:.3f} | {history[i]['style']:.3f} | "
-                  f"{history[i].get('identity', '')} | {history[i].get('identity_features', '')} |" for i in pick]
+                  f"{history[i].get('identity', '')} | {history[i].get('identity_features', '')} | "
+                  f"{history[i].get('hatching', '')} |" for i in pick]
     lines += quality_table(quality)
     if quality and "reconstruction" in quality:
         lines += ["", f"Reconstruction (adain at alpha 0, decode(encode(photo)) against the photo, same photos, "
@@ -130,6 +137,21 @@ def quality_table(quality: dict | None) -> list[str]:
             f"test pictures, never trained on) at {quality['size']} px:", "",
             "| method | style ratio | content ratio |", "|---|---|---|",
             *(f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |" for m, r in quality["mean"].items())]
+
+
+def validation_table(validation: dict | None, command: str) -> list[str]:
+    """bench/validate.py's summaries: the 48-pair validation set, mean / median / worst decile."""
+    if not validation:
+        return []
+    rows = [f"| {label} | " + " | ".join(" / ".join(f"{r[k][s]:.{3 if k != 'hatching' else 1}f}"
+                                                     for s in ("mean", "median", "worst10"))
+                                         for k in ("style", "content", "hatching")) + " |"
+            for label, r in validation["runs"].items()]
+    return ["", f"## Validation set (`{command}`)", "",
+            f"{len(validation['pairs'])} photo x painting pairs that no training set holds, at "
+            f"{validation['size']} px; "
+            "mean / median / worst decile, lower is better (`stylize eval`: style and content ratios, hatching):",
+            "", "| run | style | content | hatching |", "|---|---|---|---|", *rows]
 
 
 def sanet_card(state: DecoderCheckpoint, phases: list[dict], batch_steps: int, quality: dict | None,
@@ -187,6 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--quality", type=Path, help="JSON written by bench/adain.py --quality --json")
+    parser.add_argument("--validation", type=Path, help="JSON written by bench/validate.py --json")
+    parser.add_argument("--validation-command", default="python bench/validate.py",
+                        help="the command that wrote --validation, for the card")
     parser.add_argument("--note", action="append", default=[], help="a line for the card (repeatable)")
     args = parser.parse_args()
     state = DecoderCheckpoint.load(args.checkpoint)
@@ -197,7 +222,9 @@ def main() -> None:
     target = DATA / f"{stem}.pt"
     state.save_decoder(target)
     quality = json.loads(args.quality.read_text()) if args.quality else None
-    (DATA / f"{stem}.md").write_text(card(state, quality, args.note), encoding="utf-8")
+    validation = json.loads(args.validation.read_text()) if args.validation else None
+    text = card(state, quality, args.note) + "\n".join(validation_table(validation, args.validation_command))
+    (DATA / f"{stem}.md").write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
     manifest_path = ROOT / "weights_manifest.json"
     manifest = json.loads(manifest_path.read_text())

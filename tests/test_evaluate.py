@@ -67,3 +67,9 @@ def test_results_of_another_size_are_judged_at_the_photos(tmp_path: Path) -> Non
     Image.open(PHOTOS[0]).resize((150, 100)).save(small)
     score, = evaluate(PHOTOS[0], PAINTING, [small], size=128, device="cpu")
     assert score.style > 0.8 and score.content < 0.2 and np.isfinite(score.hatching)
+
+
+def test_a_flat_picture_has_no_peak_and_no_nan() -> None:
+    """A saturated sky (every tile constant) once gave 0/0, whose log made a fine-tune's weights NaN."""
+    flat = torch.full((1, 3, 128, 128), 1.0)
+    assert hatching(flat) == pytest.approx(1.0)

@@ -43,3 +43,28 @@ def test_a_second_signal_inside_a_step_keeps_the_previous_checkpoint() -> None:
 def test_a_second_signal_between_steps_saves_the_finished_step() -> None:
     saved, stopped = _run(5, inside_step=False)
     assert saved == [(2, 2.0), (4, 4.0), (5, 5.0)] and "saved step 5" in stopped.note
+
+
+def test_a_non_finite_loss_leaves_the_weights_and_a_run_of_them_stops() -> None:
+    """A batch the losses cannot score (the hatching penalty's log of 0 once turned a fine-tune's
+    weights into NaN, and every later checkpoint kept them): the step is skipped; 20 in a row end the run."""
+    from stylize_cli.errors import StylizeError
+    from stylize_cli.train.loop import MAX_NONFINITE, descend
+
+    weight = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adam([weight], lr=0.1)
+    assert not descend(opt, (weight * float("nan")).sum()) and torch.equal(weight.data, torch.ones(3))
+    assert not descend(opt, (weight.log() * 0).sum() + (weight - weight).sqrt().sum())  # finite loss, NaN grads
+    assert torch.equal(weight.data, torch.ones(3))
+    assert descend(opt, (weight ** 2).sum()) and not torch.equal(weight.data, torch.ones(3))
+
+    saved: list[int] = []
+
+    def step(n: int) -> dict[str, torch.Tensor]:
+        return {"total": torch.tensor(float("nan") if n > 3 else 1.0)}
+
+    record = Record()
+    new_phase(record, torch.device("cpu"), "fp32", "test")
+    with pytest.raises(StylizeError, match=f"not finite for {MAX_NONFINITE} steps in a row .* step 3"):
+        train(step, record=record, steps=100, save=lambda r: saved.append(r.steps), save_every=1000, stage="t")
+    assert saved == []  # nothing past step 3 was written over the last good checkpoint

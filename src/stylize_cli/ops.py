@@ -230,4 +230,4 @@ def periodicity(tiles: torch.Tensor) -> torch.Tensor:
         f = torch.fft.fftfreq(size, device=tiles.device) * size
         radius = (f[:, None] ** 2 + f[None, :] ** 2).sqrt()
         band = power[:, (radius >= 2) & (radius <= size // 2)]
-        return band.max(dim=1).values / band.median(dim=1).values.clamp_min(1e-12)
+        return (band.max(dim=1).values + 1e-10) / (band.median(dim=1).values + 1e-10)  # a flat tile: 1, not 0/0

@@ -6,6 +6,10 @@ iterations at each finer scale. The large-scale structure is settled where it
 is cheap, so a 1024 px result costs a fraction of optimizing at 1024 px from
 the start and has style features at a sensible scale.
 
+Each scale runs until its loss settles (`tolerance`: the relative fall over CONVERGENCE_WINDOW
+steps), with `iterations` as a cap, so a picture that converges quickly stops and one that does
+not gets the steps it needs.
+
 Deviates from the paper: losses are relative (see `losses.py`) so the weights
 need no per-layer hand tuning on the raw Caffe VGG-19; style images are scaled
 with the content at every scale, like Gatys et al.'s own multi-scale follow-up.

@@ -34,7 +34,7 @@ from ..models.adain import Decoder, Encoder, channel_means
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files, load_small
 from .decoder_state import DecoderCheckpoint, TrainDecoderConfig
-from .loop import Record
+from .loop import Record, descend
 
 PAINTING_STATS_FORMAT = "stylize-adain-painting-stats/1"
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]
@@ -164,9 +164,7 @@ class AdainRecipe:
         style = self.paintings.batch(config.batch, rng, self.encoder, device)
         with autocast(device, config.precision):
             values = losses(self.encoder, self.decoder, content, style, config)
-        self.opt.zero_grad(set_to_none=True)
-        values["total"].backward()
-        self.opt.step()
+        descend(self.opt, values["total"])
         return values
 
     def checkpoint(self, record: Record) -> DecoderCheckpoint:

@@ -9,6 +9,7 @@ plain dicts, since `torch.load(weights_only=True)` reads nothing else.
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from collections.abc import Callable
@@ -17,11 +18,28 @@ from typing import Any
 
 import torch
 
-from ..errors import Interrupted
+from ..errors import Interrupted, StylizeError
 from ..methods import ProgressCallback, ProgressEvent
 from ..stop import StopRequests
 
 SAVE_SECONDS = 600  #: a checkpoint at least this often, whatever --save-every says
+MAX_NONFINITE = 20  #: steps in a row whose loss is not finite before a run gives up
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> bool:
+    """One optimiser step on `loss`, unless the loss or a gradient is not finite: then the weights stay
+    as they were. A batch the losses cannot score (a NaN, an overflow) must not make the weights NaN,
+    which every later checkpoint would keep. Returns whether it stepped."""
+    optimizer.zero_grad(set_to_none=True)
+    if not torch.isfinite(loss.detach()):
+        return False
+    loss.backward()
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if not all(torch.isfinite(g).all() for g in grads):
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    optimizer.step()
+    return True
 
 
 @dataclass
@@ -99,10 +117,17 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
     n = finished = record.steps
     with StopRequests() as stop:
         try:
+            bad = 0
             for n in range(record.steps + 1, steps + 1):
                 losses = {k: v.detach().item() for k, v in step(n).items()}
                 finished = n
-                window.append(losses)
+                bad = 0 if all(map(math.isfinite, losses.values())) else bad + 1  # `descend` skipped it
+                if bad >= MAX_NONFINITE:
+                    raise StylizeError(f"the loss was not finite for {bad} steps in a row (steps {n - bad + 1}-{n}); "
+                                       f"the weights are those of step {n - bad}: try --precision fp32 or a lower "
+                                       "learning rate")
+                if not bad or not window:
+                    window.append(losses)
                 if n % log_every == 0 or n == steps:
                     row = {"step": n, **{k: round(sum(w[k] for w in window) / len(window), 5) for k in window[0]}}
                     record.history.append(row)

@@ -41,7 +41,7 @@ from ..models.sanet import DEEP_LAYER, Transform, mvn
 from ..models.vgg import load_vgg19
 from .data import Photos, image_files
 from .decoder_state import DecoderCheckpoint, TrainDecoderConfig
-from .loop import Record
+from .loop import Record, descend
 
 LAYERS = (*ADAIN_STYLE_LAYERS, DEEP_LAYER)  #: relu1_1 .. relu5_1
 TEMPERATURE = 0.2  #: IEST's
@@ -228,15 +228,11 @@ class SanetRecipe:
         style = working(self.paintings.batch(half, rng), device)
         with autocast(device, config.precision):
             values, stylized = self.trainee.losses(content, style, self.critic)
-        self.opt.zero_grad(set_to_none=True)
-        values["total"].backward()
-        self.opt.step()
+        descend(self.opt, values["total"])
         if self.critic is not None and self.opt_critic is not None:
             with autocast(device, config.precision):
                 critic_loss = self.critic.loss(style, 1.0) + self.critic.loss(stylized.detach(), 0.0)
-            self.opt_critic.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            self.opt_critic.step()
+            descend(self.opt_critic, critic_loss)
             values["critic"] = critic_loss
         return values
 

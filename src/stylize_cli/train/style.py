@@ -37,7 +37,7 @@ from ..models.vgg import load_vgg19
 from ..samples import sample_photos
 from ..styles import Style
 from .data import Photos, image_files
-from .loop import Record, new_phase, train
+from .loop import Record, descend, new_phase, train
 
 CHECKPOINT_FORMAT = "stylize-style-train/1"
 
@@ -145,9 +145,7 @@ def train_style(style_image: torch.Tensor, photos: Photos, config: TrainStyleCon
     def step(_: int) -> dict[str, torch.Tensor]:
         with autocast(device, precision):
             losses = objective(parts, render, working(photos.batch(1, rng), device), config)
-        opt.zero_grad()
-        losses["total"].backward()
-        opt.step()
+        descend(opt, losses["total"])
         return losses
 
     def save(record: Record) -> None:
