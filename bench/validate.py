@@ -67,9 +67,23 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         score, = evaluate(photo, painting, [target], size=size, device="cpu")
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
                      "style": score.style, "content": score.content, "hatching": score.hatching})
+        with open(Path(out) / "rows.jsonl", "a") as log:  # what a run stopped early had measured
+            log.write(json.dumps(rows[-1]) + "\n")
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {score.style:.3f} content {score.content:.3f} "
               f"hatching {score.hatching:.1f}", file=sys.stderr, flush=True)
     return rows
+
+
+def rescore(run: dict[str, Any], size: int) -> None:
+    """The run's hatching figures again from its saved outputs (style and content do not change)."""
+    from stylize_cli.evaluate import flat_patches, hatching
+    from stylize_cli.images import fit, load_image, resize
+
+    for row in run["pairs"]:
+        photo = fit(load_image(row["photo"]).rgb, size)
+        out = resize(fit(load_image(row["output"]).rgb, size), tuple(photo.shape[-2:]))
+        row["hatching"] = hatching(out, flat_patches(photo))
+    run["hatching"] = summary([r["hatching"] for r in run["pairs"]])
 
 
 def main() -> None:
@@ -85,6 +99,8 @@ def main() -> None:
     parser.add_argument("--crops", type=Path, help="a grid of each run's flattest region on the shippable pairs")
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="runs measured before (validate.py --json files) to add to the table and crops")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the --from-json runs' saved outputs for hatching again (the measure changed)")
     args = parser.parse_args()
     runs = {name: RUNS[name] for name in args.runs}
     for setting in args.setting:
@@ -96,6 +112,9 @@ def main() -> None:
           file=sys.stderr)
     root = args.save or Path(tempfile.mkdtemp(prefix="stylize-validate-"))
     results = {k: v for path in args.from_json for k, v in json.loads(path.read_text())["runs"].items()}
+    if args.rescore:
+        for run in results.values():
+            rescore(run, args.size)
     for label, (method, options) in runs.items():
         out = root / label.replace(" ", "_")
         out.mkdir(parents=True, exist_ok=True)

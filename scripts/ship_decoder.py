@@ -79,8 +79,8 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
         + (" Where the features weight is set, + that weight x the same redrawing's MSE in VGG features at "
            "relu1_1..relu4_1, each layer relative to the photo's." if any(p.get("feature_identity_weight")
                                                                       for p in phases) else "")
-        + (" Where the hatching weight is set, + that weight x the log of the periodicity of the output in "
-           "the photo's flattest 32 px patches (`ops.periodicity`, what `stylize eval` reports as hatching)."
+        + (" Where the hatching weight is set, + that weight x the periodicity of the output in the photo's "
+           "flattest 32 px patches, in grey levels (`ops.periodicity`, what `stylize eval` reports as hatching)."
            if any(p.get("hatching_weight") for p in phases) else ""),
         "- Data: content photos from the project's training collection (VOC, an ImageNet sample, "
         "BSDS500, Urban100, ...) and paintings (hand-picked + WikiArt at 224 px), PHOTOS and PAINTINGS "
@@ -106,7 +106,7 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
     if history:
         lines += ["", "Mean losses over the 50 steps before each point:", "",
                   "| step | content | style (x10 in the total) | identity (pixel MSE) | identity (features) "
-                  "| hatching (log) |",
+                  "| hatching (grey levels) |",
                   "|---|---|---|---|---|---|"]
         pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
         lines += [f"| {history[i]['step']} | {history[i]['content']:.3f} | {history[i]['style']:.3f} | "

@@ -26,8 +26,8 @@ def evaluate(photo: str, painting: str, results: tuple[str, ...], size: int, dev
     style     Gram distance to the painting (relu1_1..relu5_1), relative to the photo's own: the photo
               scores 1, a perfect imitation 0
     content   relu4_2 distance to the photo, relative to the painting's: the painting scores 1
-    hatching  the strongest periodic texture in the photo's flat regions over the typical one
-              (photos score about 10-20; evenly spaced strokes in a sky score hundreds)
+    hatching  grey levels of the strongest periodic texture where the photo is flat (photos score
+              under 2; visible streaks or a lattice in a sky 3 and more)
     """
     from ..evaluate import evaluate as score
 

@@ -121,7 +121,7 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
     if config.hatching_weight:  # periodic texture where the photo is flat: `stylize eval`'s hatching
         flat = ops.flattest(ops.patches(content))
         tiles = ops.patches(drawn).gather(1, flat[..., None, None].expand(-1, -1, ops.PATCH, ops.PATCH))
-        values["hatching"] = ops.periodicity(tiles).log().mean()
+        values["hatching"] = 255 * ops.periodicity(tiles).mean()  # grey levels, as `stylize eval`
         total = total + config.hatching_weight * values["hatching"]
     return {**values, "total": total}  # type: ignore[dict-item]
 

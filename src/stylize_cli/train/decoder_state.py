@@ -47,8 +47,8 @@ class TrainDecoderConfig:
     #: photo's feature energy there, else relu4_1 (activations far larger than relu1_1's) drowns the rest.
     #: Costs one more encoder pass, on the redrawn photos.
     feature_identity_weight: float | None = None  #: None: adain 0, sanet 1 (SANet's)
-    #: adain: weight of a penalty on periodic texture where the photo is flat (the log of
-    #: ops.periodicity of the output's flattest patches, as `stylize eval` measures hatching), 0 = off
+    #: adain: weight of a penalty on periodic texture where the photo is flat (ops.periodicity of the
+    #: output's flattest patches in grey levels, as `stylize eval` measures hatching), 0 = off
     hatching_weight: float = 0.0
     #: sanet: weight of IEST's two contrastive losses (Chen et al. 2021; 0.3 there), 0 = off
     contrastive_weight: float = 0.0
