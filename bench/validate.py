@@ -158,7 +158,7 @@ def crops(results: dict[str, Any], path: Path) -> None:
             y, x = divmod(int(window.argmin()), window.shape[1])
             out = fit(load_image(r["output"]).rgb, 512)
             tile = out[..., y * 16:y * 16 + CROP, x * 16:x * 16 + CROP]
-            tiles.append((f"{label} {r['hatching']:.0f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))
+            tiles.append((f"{label}: {r['hatching']:.1f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))
     grid(tiles, columns).save(path, quality=90)
 
 

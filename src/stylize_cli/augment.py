@@ -47,7 +47,7 @@ class StyleAugment(torch.nn.Module):
 
     Takes a float tensor (N,3,H,W) or (3,H,W) in 0..1 on any device, or a PIL image, and returns the
     same kind, shape, dtype and device. `strength` is a float or a (low, high) range drawn from per
-    picture; 0 keeps the photo's own style. Draws come from the module's own generator: with a
+    picture; 0 returns the picture as it was. Draws come from the module's own generator: with a
     `seed` the sequence of calls is reproducible; in DataLoader workers each worker's generator mixes
     the seed with the worker's torch seed, so workers and epochs differ (and repeat when the loader
     is seeded). `device` runs the networks elsewhere than the input (a GPU for CPU tensors).
