@@ -76,9 +76,9 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
         "size": click.option("--size", type=int,
                              help=size_help or f"Long side of the output in px. {_defaults('size', own)}"),
         "style_size": click.option("--style-size", type=int,
-                     help="adain, sanet: the long side paintings are seen at (stroke size follows; adain: larger "
-                          "keeps more of the photo and hatches less but imitates the painting less, 512 imitated it "
-                          "best on the validation set). cin: the style "
+                     help="adain, sanet: the long side paintings are seen at (stroke size follows; adain: 512 "
+                          "imitated the painting best on the validation set, 768 keeps more of the photo and hatches "
+                          "less at a weaker style, smaller is weaker on all three). cin: the style "
                           "predictor's input (shorter side, centre crop). gatys: style images' long side at the final "
                           "scale (smaller with the photo at coarser ones). "
                           + _defaults("style_size", {"gatys": "as given"})),
