@@ -174,9 +174,9 @@ def main() -> None:
                 for name in ("stylize.py", "net.py", "function.py"):
                     (peer / name).write_bytes((args.peer / name).read_bytes())
                 peer_weights(peer / "models")
-                code, mb, seconds, _, err = _in(peer, [str(args.peer_python), "stylize.py", "--content-dir",
-                                                       str(photos), "--style-dir", str(pool), "--output-dir",
-                                                       str(work / "peer_out"), "--num-styles", "1"], env)
+                code, mb, seconds, _, err = measure([str(args.peer_python), "stylize.py", "--content-dir",
+                                                     str(photos), "--style-dir", str(pool), "--output-dir",
+                                                     str(work / "peer_out"), "--num-styles", "1"], env, cwd=peer)
                 rows.append({"run": "stylize-datasets stylize.py" + ("" if code == 0 else f" (exit {code}: "
                                                                       f"{err.strip().splitlines()[-1]})"),
                              "images_per_s": args.photos / seconds, "peak_mb": mb})
@@ -196,16 +196,6 @@ def main() -> None:
                 print(f"| {r['augment']} | {r['batch']} | {r['images_per_s']:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-
-
-def _in(folder: Path, cmd: list[str], env: dict[str, str]) -> tuple[int, float, float, str, str]:
-    """`measure` with the working directory at `folder` (the peer's script loads models/ from there)."""
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        return measure(cmd, env)
-    finally:
-        os.chdir(here)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 RELAY = r"""
 import os, subprocess, sys, time
@@ -21,10 +22,12 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, time.perf_counter() - 
 """
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float, str, str]:
-    """(exit status, peak RSS in MB, wall seconds, stdout, stderr without the relay's line)."""
+def measure(cmd: list[str], env: dict[str, str] | None = None,
+            cwd: str | Path | None = None) -> tuple[int, float, float, str, str]:
+    """(exit status, peak RSS in MB, wall seconds, stdout, stderr without the relay's line); `cmd` runs
+    in `cwd` (a peer's script that finds its files from there)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        subprocess.run([sys.executable, "-c", RELAY, *cmd], stdout=out, stderr=err, env=env, check=False)
+        subprocess.run([sys.executable, "-c", RELAY, *cmd], stdout=out, stderr=err, env=env, cwd=cwd, check=False)
         out.seek(0)
         err.seek(0)
         lines = err.read().rstrip("\n").split("\n")

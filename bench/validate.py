@@ -76,13 +76,12 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
 
 def rescore(run: dict[str, Any], size: int) -> None:
     """The run's hatching figures again from its saved outputs (style and content do not change)."""
-    from stylize_cli.evaluate import flat_patches, hatching
-    from stylize_cli.images import fit, load_image, resize
+    from stylize_cli.evaluate import as_judged, flat_patches, hatching
+    from stylize_cli.images import fit, load_image
 
     for row in run["pairs"]:
         photo = fit(load_image(row["photo"]).rgb, size)
-        out = resize(fit(load_image(row["output"]).rgb, size), tuple(photo.shape[-2:]))
-        row["hatching"] = hatching(out, flat_patches(photo))
+        row["hatching"] = hatching(as_judged(row["output"], photo, size), flat_patches(photo))
     run["hatching"] = summary([r["hatching"] for r in run["pairs"]])
 
 

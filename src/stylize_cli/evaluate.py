@@ -61,10 +61,15 @@ def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.P
     judge = Judge(vgg, content, style)
     scores = []
     for path in paths:
-        out = resize(fit(load_image(path).rgb, size).to(dev), tuple(content.shape[-2:]))  # as the painting
+        out = as_judged(path, content, size)
         ratios = judge(out)
         scores.append(Score(str(Path(path)), ratios["style_ratio"], ratios["content_ratio"], hatching(out, flat)))
     return scores
+
+
+def as_judged(result: ImageSource, content: torch.Tensor, size: int) -> torch.Tensor:
+    """A result as it is scored: at `size` px, then on the photo's shape and device, as the painting is."""
+    return resize(fit(load_image(result).rgb, size).to(content.device), tuple(content.shape[-2:]))
 
 
 def flat_patches(photo: torch.Tensor) -> torch.Tensor:

@@ -50,6 +50,11 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).mean() + dy.pow(2).mean()
 
 
+def gram_distance(feats: dict[str, torch.Tensor], grams: dict[str, torch.Tensor]) -> float:
+    """Summed squared difference of the features' Gram matrices to target Grams, over the targets' layers."""
+    return float(sum(((ops.gram(feats[k]) - g) ** 2).sum() for k, g in grams.items()))
+
+
 @torch.no_grad()
 def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
                    layers: tuple[str, ...] = GRAM_STYLE_LAYERS) -> float:
@@ -58,15 +63,8 @@ def style_distance(vgg: VGG19, image: torch.Tensor, style: torch.Tensor,
     Gram matrices depend on the scale the style is seen at, so callers should
     pass the style resized to the image's scale (as `judge` does).
     """
-    fi, fs = vgg(image, layers), vgg(style, layers)
-    return float(sum(((ops.gram(fi[k]) - ops.gram(fs[k])) ** 2).sum() for k in layers))
-
-
-@torch.no_grad()
-def content_distance(vgg: VGG19, image: torch.Tensor, content: torch.Tensor,
-                     layer: str = GRAM_CONTENT_LAYER) -> float:
-    """Mean squared relu4_2 difference: how far the picture's content has moved."""
-    return float(((vgg(image, [layer])[layer] - vgg(content, [layer])[layer]) ** 2).mean())
+    fs = vgg(style, layers)
+    return gram_distance(vgg(image, layers), {k: ops.gram(fs[k]) for k in layers})
 
 
 class Judge:
@@ -91,19 +89,16 @@ class Judge:
         self.grams = {k: ops.gram(at_scale[k]) for k in GRAM_STYLE_LAYERS}
         photo = vgg(content, self.LAYERS)
         self.content = photo[GRAM_CONTENT_LAYER]
-        self.style_scale = self._style(photo)
+        self.style_scale = gram_distance(photo, self.grams)
         painting = vgg(resize(style, self.hw), [GRAM_CONTENT_LAYER])[GRAM_CONTENT_LAYER]
         self.content_scale = float(((painting - self.content) ** 2).mean())
-
-    def _style(self, feats: dict[str, torch.Tensor]) -> float:
-        return float(sum(((ops.gram(feats[k]) - g) ** 2).sum() for k, g in self.grams.items()))
 
     @torch.no_grad()
     def __call__(self, output: torch.Tensor) -> dict[str, float]:
         from .images import resize
 
         feats = self.vgg(resize(output, self.hw), self.LAYERS)
-        return {"style_ratio": self._style(feats) / self.style_scale,
+        return {"style_ratio": gram_distance(feats, self.grams) / self.style_scale,
                 "content_ratio": float(((feats[GRAM_CONTENT_LAYER] - self.content) ** 2).mean()) / self.content_scale}
 
 

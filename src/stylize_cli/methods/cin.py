@@ -103,8 +103,9 @@ class Cin:
         alpha = per_sample(strength(alpha, self.config.alpha), self.device, dims=2)
         x = working(fit(content.to(self.device), self.config.size), self.device)
         vector = prepared.vector
-        if not isinstance(alpha, (int, float)) or alpha < 1.0:  # a network style runs as its vector, mixed
-            vector = alpha * vector + (1 - alpha) * self.predict(x)  # with the photo's
+        if not isinstance(alpha, (int, float)) or alpha < 1.0:
+            # below full strength: the photo's own vector mixed in (a network style runs as its vector)
+            vector = alpha * vector + (1 - alpha) * self.predict(x)
             prepared = CinPrepared(prepared.vector)
         transfer = prepared.network.net if prepared.network else self.transfer
         over_shot = None if shot is None else lambda layer, stats: shot(f"norm{layer}", stats)
