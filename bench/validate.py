@@ -53,9 +53,15 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
     from stylize_cli.images import save_image
 
     use_all_cores()
+    log = Path(out) / "rows.jsonl"  # what a run stopped early had measured: a rerun into --save keeps it
+    lines = log.read_text().splitlines() if log.is_file() else []
+    done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
     rows = []
     for i, (photo, painting) in enumerate(pairs):
         target = Path(out) / f"{i:02d}_{Path(photo).stem}_x_{Path(painting).stem}.png"
+        if (photo, painting) in done and (method == "photos" or target.is_file()):
+            rows.append(done[photo, painting])
+            continue
         began = time.perf_counter()
         if method == "photos":
             target = Path(photo)
@@ -67,8 +73,8 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         score, = evaluate(photo, painting, [target], size=size, device="cpu")
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
                      "style": score.style, "content": score.content, "hatching": score.hatching})
-        with open(Path(out) / "rows.jsonl", "a") as log:  # what a run stopped early had measured
-            log.write(json.dumps(rows[-1]) + "\n")
+        with open(log, "a") as f:
+            f.write(json.dumps(rows[-1]) + "\n")
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {score.style:.3f} content {score.content:.3f} "
               f"hatching {score.hatching:.1f}", file=sys.stderr, flush=True)
     return rows
@@ -94,7 +100,8 @@ def main() -> None:
                         help=f"from {', '.join(RUNS)}")
     parser.add_argument("--setting", action="append", default=[],
                         help="another run: 'LABEL=METHOD:{JSON options}'")
-    parser.add_argument("--save", type=Path, help="keep the outputs here, one folder per run")
+    parser.add_argument("--save", type=Path,
+                        help="keep the outputs here, one folder per run (a rerun measures only the pairs it lacks)")
     parser.add_argument("--crops", type=Path, help="a grid of each run's flattest region on the shippable pairs")
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="runs measured before (validate.py --json files) to add to the table and crops")
