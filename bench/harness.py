@@ -5,8 +5,9 @@ style), leaving out every picture whose sha256 is also in the training sets' man
 (../shared/photos, ../shared/paintings), so no network is judged on what it learned from. Defaults
 are chosen on it, by mean and worst decile, never on a handful of pairs.
 
-A measurement runs in a child process (`child`, the same script with `--child`): its peak resident
-memory is its own, and a crash costs one row. The child prints one JSON line last; the harness reads it.
+A measurement runs in a child process (`child`, the same script with `--child ARG`; `as_child` is
+the child's side): its peak resident memory is its own, and a crash costs one row. The child prints
+one JSON line last; the harness reads it. Every output is scored as `stylize eval` scores it (`score`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import random
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,43 @@ def child(script: str | Path, *args: str, env: dict[str, str] | None = None) -> 
     if status != 0:
         raise RuntimeError(f"child exited {status}: {err.strip()[-2000:]}")
     return json.loads(out.strip().splitlines()[-1]), mb, seconds
+
+
+def as_child(measurement: Callable[[str], Any]) -> bool:
+    """In a child (`SCRIPT --child ARG`): print measurement(ARG) as the last JSON line, return True."""
+    if sys.argv[1:2] != ["--child"]:
+        return False
+    print(json.dumps(measurement(sys.argv[2])))
+    return True
+
+
+def in_children(script: str | Path, known: Sequence[str], only: str | None = None) -> dict[str, dict[str, Any]]:
+    """`SCRIPT --child NAME` for each of `known` (or of the comma-separated `only`), each with its
+    peak RSS; exits naming an unknown measurement or the one that failed."""
+    results = {}
+    for name in only.split(",") if only else known:
+        if name not in known:
+            sys.exit(f"--only: unknown measurement '{name}'; choose from {', '.join(known)}")
+        try:
+            value, mb, _ = child(script, "--child", name)
+        except RuntimeError as error:
+            sys.exit(f"{name} failed: {error}")
+        results[name] = {**value, "peak_rss_mb": round(mb)}
+    return results
+
+
+def score(photo: str | Path, painting: str | Path, result: str | Path, size: int = SIZE) -> dict[str, float]:
+    """The judge's style and content ratios and the hatching of one output, as `stylize eval` gives them."""
+    from stylize_cli.evaluate import evaluate
+
+    judged, = evaluate(photo, painting, [result], size=size, device="cpu")
+    return {"style": judged.style, "content": judged.content, "hatching": judged.hatching}
+
+
+def header() -> dict[str, str]:
+    """What a JSON report starts with: the machine and the command that made it."""
+    return {"machine": f"{platform.machine()}, {platform.processor() or '?'}, {os.cpu_count()} cores",
+            "command": " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])}
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import arguments, child, excluded, summary, table, validation_pairs, write_json
+from harness import arguments, as_child, child, excluded, score, summary, table, validation_pairs, write_json
 
 RUNS = {"photos": ("photos", {}), "adain": ("adain", {}), "cin": ("cin", {}), "sanet": ("sanet", {}),
         "gatys": ("gatys", {}), "gatys mobilenet": ("gatys", {"loss_net": "mobilenet"}), "efdm": ("efdm", {})}
@@ -49,7 +49,6 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
     """The child: stylize and score every pair; one line of progress per pair on stderr."""
     from stylize_cli import Stylizer
     from stylize_cli.devices import use_all_cores
-    from stylize_cli.evaluate import evaluate
     from stylize_cli.images import save_image
 
     use_all_cores()
@@ -70,13 +69,12 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         else:
             save_image(Stylizer(painting, method=method, size=size, device="cpu", **options)(photo), target)
         seconds = time.perf_counter() - began
-        score, = evaluate(photo, painting, [target], size=size, device="cpu")
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
-                     "style": score.style, "content": score.content, "hatching": score.hatching})
+                     **score(photo, painting, target, size)})
         with open(log, "a") as f:
             f.write(json.dumps(rows[-1]) + "\n")
-        print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {score.style:.3f} content {score.content:.3f} "
-              f"hatching {score.hatching:.1f}", file=sys.stderr, flush=True)
+        print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {rows[-1]['style']:.3f} "
+              f"content {rows[-1]['content']:.3f} hatching {rows[-1]['hatching']:.1f}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -92,8 +90,7 @@ def rescore(run: dict[str, Any], size: int) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(run_pairs(*json.loads(sys.argv[2]))))
+    if as_child(lambda payload: run_pairs(*json.loads(payload))):
         return
     parser = arguments(__doc__)
     parser.add_argument("--runs", nargs="*", default=["photos", "adain", "cin", "sanet", "gatys"],
