@@ -1,15 +1,14 @@
-"""AdaIN quality and speed: prints tables, optionally writes JSON.
+"""AdaIN: reconstruction, the README grid and speed; prints tables, optionally writes JSON.
 
-Quality (--quality): the judge's style and content ratios (`stylize_cli.losses.judge`,
-lower is better) at --size px on fixed content x style pairs of ../shared/images,
-for adain (the shipped decoder, or --decoder), cin (predicted vectors) and gatys
-(same VGG-19; the slowest, so only its first --gatys-pairs pairs). Each method's
-outputs can be saved with --save DIR. --grid FILE draws adain on GRID's shippable pairs.
+Quality on the validation set is bench/validate.py's (a decoder file as a setting:
+`--setting 'mine=adain:{"decoder": "FILE"}'`).
 
 Reconstruction (--recon): PSNR of adain at alpha 0 (decode(encode(photo))) against the photo,
-on the same photos, and the texture error: relu1_1 and relu2_1 features of that redraw off the
-photo's, relative to theirs. They track what the judge misses: an undertrained decoder's hatching
-and streaks show up even with no style applied; PSNR rewards a blur, the texture error does not.
+on the photos of the first --pairs validation pairs, and the texture error: relu1_1 and relu2_1
+features of that redraw off the photo's, relative to theirs. An undertrained decoder's hatching and
+streaks show up even with no style applied; PSNR rewards a blur, the texture error does not.
+
+--grid FILE draws adain on GRID's shippable pairs (the README's picture).
 
 Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reuse: seconds per image at long side N, the style encoded once for 8 photos
@@ -20,70 +19,31 @@ Speed (--speed), each measurement in its own process so its peak RSS is its own:
 
 STYLIZE_IMAGES points at another copy of ../shared/images (scripts/gpu_kit.py packs one into .kit/).
 
-    STYLIZE_MIRROR=../shared/weights python bench/adain.py --quality --speed [--json out.json]
+    STYLIZE_MIRROR=../shared/weights python bench/adain.py --recon --speed [--json out.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-IMAGES = Path(os.environ.get("STYLIZE_IMAGES", ROOT.parent / "shared" / "images"))  # content/, style/
-#: (content, style): varied photos; paintings first from the public-domain ones
-PAIRS = [("chicago.jpg", "the_resevoir_at_poitiers.jpg"), ("golden_gate.jpg", "woman_with_hat_matisse.jpg"),
-         ("cornell.jpg", "scene_de_rue.jpg"), ("sailboat.jpg", "contrast_of_forms.jpg"),
-         ("avril.jpg", "picasso_seated_nude_hr.jpg"), ("flowers.jpg", "la_muse.jpg"),
-         ("astronaut.png", "mondrian_cropped.jpg"), ("lenna.jpg", "en_campo_gris.jpg")]
+from harness import IMAGES, arguments, as_child, header, in_children, validation_pairs, write_json
+
 #: for the README grid: only pictures we may ship (public-domain paintings, CC0/NASA photos)
 GRID = [("chelsea.png", "the_resevoir_at_poitiers.jpg"), ("rocket.jpg", "woman_with_hat_matisse.jpg"),
         ("coffee.png", "mondrian_cropped.jpg"), ("astronaut.png", "contrast_of_forms.jpg")]
-SPEED_STYLE = "the_resevoir_at_poitiers.jpg"  #: --speed stylizes PAIRS' photos with this painting
+#: --speed stylizes these photos with this painting (the GPU kit packs them)
+SPEED_PHOTOS = ("chicago.jpg", "golden_gate.jpg", "cornell.jpg", "sailboat.jpg", "avril.jpg", "flowers.jpg",
+                "astronaut.png", "lenna.jpg")
+SPEED_STYLE = "the_resevoir_at_poitiers.jpg"
 SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reencode", "train128", "gpu"]
 
 
-def quality(methods: list[str], size: int, gatys_pairs: int, decoder: str | None,
-            save: Path | None, runs: dict[str, tuple[str, dict[str, object]]] | None = None) -> dict[str, object]:
-    """Judge each method on PAIRS; `runs` adds labelled ones: label -> (method, options)."""
-    from stylize_cli import Stylizer
-    from stylize_cli.images import load_image
-    from stylize_cli.losses import judge
-    from stylize_cli.models.vgg import load_vgg19
-
-    vgg = load_vgg19()
-    rows: dict[str, list[dict[str, float]]] = {}
-    todo = {m: (m, {"decoder": decoder} if m == "adain" and decoder else {}) for m in methods} | (runs or {})
-    for label, (method, options) in todo.items():
-        pairs = PAIRS[:gatys_pairs] if method == "gatys" else PAIRS
-        for content_name, style_name in pairs:
-            content = IMAGES / "content" / content_name
-            style = IMAGES / "style" / style_name
-            start = time.perf_counter()
-            out = Stylizer(style, method=method, size=size, device="cpu", **options)(content)
-            seconds = time.perf_counter() - start
-            scores = judge(vgg, load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
-            rows.setdefault(label, []).append({"content": content_name, "style": style_name,
-                                               "seconds": round(seconds, 2), **scores})
-            if save:
-                save.mkdir(parents=True, exist_ok=True)
-                out.save(save / f"{label}_{Path(content_name).stem}_{Path(style_name).stem}.jpg", quality=92)
-            print(f"  {label} {content_name} x {style_name}: style {scores['style_ratio']:.3f} "
-                  f"content {scores['content_ratio']:.3f} ({seconds:.1f} s)", file=sys.stderr)
-    mean = {m: {k: statistics.mean(r[k] for r in rs) for k in ("style_ratio", "content_ratio")}
-            for m, rs in rows.items()}
-    return {"size": size, "pairs": len(PAIRS), "rows": rows, "mean": mean}
-
-
-def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
+def reconstruction(size: int, pairs: int, decoder: str | None) -> dict[str, object]:
     import torch
     import torch.nn.functional as F
 
@@ -95,17 +55,15 @@ def reconstruction(size: int, decoder: str | None) -> dict[str, object]:
     options = {"decoder": decoder} if decoder else {}
     vgg, low = load_vgg19(), ["relu1_1", "relu2_1"]
     rows = []
-    for content_name, style_name in PAIRS:
-        content = IMAGES / "content" / content_name
-        out = load_image(Stylizer(IMAGES / "style" / style_name, method="adain", size=size, alpha=0.0,
-                                  device="cpu", **options)(content)).rgb
+    for content, style in dict(validation_pairs(pairs)).items():  # each photo once
+        out = load_image(Stylizer(style, method="adain", size=size, alpha=0.0, device="cpu", **options)(content)).rgb
         photo = fit(load_image(content).rgb, size)
         psnr = -10 * math.log10(F.mse_loss(out, photo).item())
         with torch.no_grad():  # texture: fine features off relative to the photo's (hatching for fur)
             got, want = vgg(out, low), vgg(photo, low)
             texture = statistics.mean(float(relative_error(got[k], want[k])) for k in low)
-        rows.append({"content": content_name, "psnr_db": round(psnr, 2), "texture_error": round(texture, 3)})
-        print(f"  reconstruction {content_name}: {psnr:.2f} dB, texture error {texture:.3f}", file=sys.stderr)
+        rows.append({"content": content.name, "psnr_db": round(psnr, 2), "texture_error": round(texture, 3)})
+        print(f"  reconstruction {content.name}: {psnr:.2f} dB, texture error {texture:.3f}", file=sys.stderr)
     return {"rows": rows, "psnr_db": statistics.mean(r["psnr_db"] for r in rows),
             "texture_error": statistics.mean(r["texture_error"] for r in rows)}
 
@@ -133,11 +91,10 @@ def speed_one(what: str) -> dict[str, object]:
     from stylize_cli import Stylizer
     from stylize_cli.images import load_image
 
-    style = IMAGES / "style" / SPEED_STYLE
-    photos = [load_image(IMAGES / "content" / name) for name, _ in PAIRS]
+    photos = [load_image(IMAGES / "content" / name) for name in SPEED_PHOTOS]
     if what.startswith("adain"):
         size = int(what[5:].removesuffix("reuse").removesuffix("reencode"))
-        stylizer = Stylizer(style, method="adain", size=size, device="cpu")
+        stylizer = Stylizer(IMAGES / "style" / SPEED_STYLE, method="adain", size=size, device="cpu")
         stylizer(photos[0])  # warm-up: loads the networks
         start = time.perf_counter()
         for photo in photos:
@@ -149,7 +106,7 @@ def speed_one(what: str) -> dict[str, object]:
         return train_speed(torch.device("cpu"), 128, steps=6)
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device"}
-    return {**gpu_inference(style, photos[0]),
+    return {**gpu_inference(IMAGES / "style" / SPEED_STYLE, photos[0]),
             # the recipe .kit/train.sh runs (both identity losses on), in bf16 and in fp32
             **{f"train256_{p}": train_speed(torch.device("cuda"), 256, 20, p, identity_weight=1e7,
                                             feature_identity_weight=1e5) for p in ("bf16", "fp32")}}
@@ -224,66 +181,26 @@ def train_speed(device, crop: int, steps: int,  # type: ignore[no-untyped-def]
     return {"seconds_per_step": statistics.median(times[1:])}
 
 
-def child_and_report(args: argparse.Namespace, speed_one, script: str) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
-    """In a `--one WHAT` child: print that measurement as JSON with its peak RSS and return None.
-    Otherwise: the head of the report (machine, the command that made it)."""
-    if args.one:
-        result = speed_one(args.one)
-        print(json.dumps({**result, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-        return None
-    return {"machine": f"{platform.machine()}, {platform.processor() or '?'}",
-            "command": " ".join(["python", f"bench/{Path(script).name}", *sys.argv[1:]])}
-
-
-def each_in_its_process(script: str, only: str | None, known: list[str]) -> dict[str, dict[str, object]]:
-    """`script --one WHAT` for each measurement (all of `known`, or the comma-separated `only`), so
-    each peak RSS is its own; exits with the child's error if one fails."""
-    results = {}
-    for what in only.split(",") if only else known:
-        if what not in known:
-            sys.exit(f"--only: unknown measurement '{what}'; choose from {', '.join(known)}")
-        out = subprocess.run([sys.executable, script, "--one", what], capture_output=True, text=True, check=False)
-        if out.returncode:
-            sys.exit(f"{what} failed:\n{out.stderr[-2000:]}")
-        results[what] = json.loads(out.stdout.strip().splitlines()[-1])
-    return results
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quality", action="store_true")
+    if as_child(speed_one):
+        return
+    parser = arguments(__doc__, pairs=8)
     parser.add_argument("--recon", action="store_true")
     parser.add_argument("--speed", action="store_true")
-    parser.add_argument("--methods", default="adain,cin,gatys")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--gatys-pairs", type=int, default=4)
     parser.add_argument("--decoder", help="a decoder file instead of the shipped one")
-    parser.add_argument("--save", type=Path, help="write every output image here")
     parser.add_argument("--grid", type=Path, help="write adain's results as a grid image")
     parser.add_argument("--only", help=f"--speed: these measurements only, of {','.join(SPEED)}")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
     args = parser.parse_args()
-    report = child_and_report(args, speed_one, __file__)
-    if report is None:
-        return
-    if args.quality:
-        result = quality(args.methods.split(","), args.size, args.gatys_pairs, args.decoder, args.save)
-        gatys = f"; gatys on the first {args.gatys_pairs}" if "gatys" in args.methods else ""
-        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs{gatys})")
-        print(f"{'method':8} {'style ratio':>12} {'content ratio':>14}")
-        for method, mean in result["mean"].items():  # type: ignore[union-attr]
-            print(f"{method:8} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
-        report.update(result)
+    report: dict[str, object] = {**header(), "size": args.size}
     if args.recon:
-        recon = reconstruction(args.size, args.decoder)
+        recon = reconstruction(args.size, args.pairs, args.decoder)
         print(f"\nadain reconstruction (alpha 0) at {args.size} px: {recon['psnr_db']:.2f} dB PSNR, "
               f"texture error {recon['texture_error']:.3f} (relu1_1, relu2_1 relative MSE)")
         report["reconstruction"] = recon
     if args.grid:
         grid(args.grid, args.size, args.decoder)
     if args.speed:
-        speed = each_in_its_process(__file__, args.only, SPEED)
+        speed = in_children(__file__, SPEED, args.only)
         print(f"\n{'measurement':20} {'s/image or s/step':>18} {'peak RSS MB':>12}")
         for what, r in speed.items():
             value = r.get("seconds", r.get("seconds_per_step", r.get("images_per_s", r.get("skipped"))))
@@ -292,8 +209,7 @@ def main() -> None:
                 if name in r:
                     print(f"  {name:18} {json.dumps(r[name])}")
         report["speed"] = speed
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+    write_json(args.json, report)
 
 
 if __name__ == "__main__":

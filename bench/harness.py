@@ -146,11 +146,12 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def arguments(description: str) -> argparse.ArgumentParser:
-    """The options every quality bench takes."""
+def arguments(description: str, pairs: int | None = PAIRS, size: int = SIZE) -> argparse.ArgumentParser:
+    """The options every bench takes: --json, and for a quality bench (pairs not None) --pairs, --size."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=PAIRS, help="the first N validation pairs")
-    parser.add_argument("--size", type=int, default=SIZE, help="long side of every output and of the judge")
+    if pairs is not None:
+        parser.add_argument("--pairs", type=int, default=pairs, help="the first N validation pairs")
+        parser.add_argument("--size", type=int, default=size, help="long side of every output and of the judge")
     parser.add_argument("--json", type=Path, help="write every figure here")
     return parser
 

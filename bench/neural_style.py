@@ -2,7 +2,7 @@
 
 Both optimise pixels with L-BFGS on VGG-19's Gram matrices; this runs them side by side at one size
 and prints time-to-quality: wall seconds (start-up included) until an output is at or under the
-judge's bar (style ratio <= 0.2 with content ratio <= 0.5, on unseen pairs). neural-style-pt runs
+judge's bar (style ratio <= 0.2 with content ratio <= 0.5, on the first --pairs validation pairs). neural-style-pt runs
 with its defaults on our VGG-19 converted to torchvision's layout (`-disable_check`), saving every
 `--every` iterations (each snapshot is timed as it appears); ours runs once per iteration count.
 
@@ -14,8 +14,6 @@ It needs neural-style-pt in a virtualenv of its own (never a dependency of styli
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -25,9 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adain import IMAGES, PAIRS  # the same unseen pairs as the other benches
+from harness import arguments, score, validation_pairs, write_json
 
-BAR = {"style_ratio": 0.2, "content_ratio": 0.5}
+BAR = {"style": 0.2, "content": 0.5}
 #: our settings to time: (label, extra options, iteration counts)
 OURS = [("stylize defaults", [], [30, 50, 100])]
 
@@ -42,14 +40,6 @@ def vgg_in_torchvision_layout(path: Path) -> None:
     state = load_vgg19().state_dict()
     torch.save({f"features.{LAYERS.index(k.split('.')[1])}.{k.split('.')[2]}": v
                 for k, v in state.items() if k.startswith("layers.conv")}, path)
-
-
-def judge_file(out: Path, content: Path, style: Path) -> dict[str, float]:
-    from stylize_cli.images import load_image
-    from stylize_cli.losses import judge
-    from stylize_cli.models.vgg import load_vgg19
-
-    return judge(load_vgg19(), load_image(out).rgb, load_image(content).rgb, load_image(style).rgb)
 
 
 def peer(python: str, model: Path, content: Path, style: Path, size: int, iterations: int, every: int,
@@ -74,7 +64,7 @@ def peer(python: str, model: Path, content: Path, style: Path, size: int, iterat
     rows = []
     for n, seconds in sorted(seen.items()):
         out = work / ("out.png" if n == iterations else f"out_{n}.png")
-        rows.append({"iterations": n, "seconds": seconds, **judge_file(out, content, style)})
+        rows.append({"iterations": n, "seconds": seconds, **score(content, style, out, size)})
     return rows
 
 
@@ -83,7 +73,8 @@ def ours(options: list[str], content: Path, style: Path, size: int, iterations: 
            str(size), "--iterations", str(iterations), "-q", "-o", str(out), *options]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ})
-    return {"iterations": iterations, "seconds": time.perf_counter() - start, **judge_file(out, content, style)}
+    seconds = time.perf_counter() - start
+    return {"iterations": iterations, "seconds": seconds, **score(content, style, out, size)}
 
 
 def reached(rows: list[dict[str, float]]) -> float | None:
@@ -92,21 +83,17 @@ def reached(rows: list[dict[str, float]]) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, pairs=3, size=256)
     parser.add_argument("--peer", required=True, help="python of the virtualenv that has neural-style 0.5.7")
-    parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--iterations", type=int, default=200, help="neural-style-pt's iterations")
     parser.add_argument("--every", type=int, default=10, help="neural-style-pt's snapshot interval")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="stylize-peers-"))
     model = work / "vgg19-stylize.pth"  # "19" in the name: neural-style-pt picks its VGG-19 layout by it
     vgg_in_torchvision_layout(model)
     results: dict[str, list[list[dict[str, float]]]] = {"neural-style-pt defaults": []}
     results.update({label: [] for label, _, _ in OURS})
-    for i, (content_name, style_name) in enumerate(PAIRS[:args.pairs]):
-        content, style = IMAGES / "content" / content_name, IMAGES / "style" / style_name
+    for i, (content, style) in enumerate(validation_pairs(args.pairs)):
         runs = peer(args.peer, model, content, style, args.size, args.iterations, args.every, work / f"peer{i}")
         results["neural-style-pt defaults"].append(runs)
         for label, options, counts in OURS:
@@ -114,9 +101,9 @@ def main() -> None:
                                    for n in counts])
         for label, per_pair in results.items():
             for r in per_pair[-1]:
-                print(f"  {content_name} x {style_name}: {label:26} {r['iterations']:4} it {r['seconds']:6.1f} s "
-                      f"style {r['style_ratio']:.3f} content {r['content_ratio']:.3f}", file=sys.stderr)
-    print(f"\ngatys at {args.size} px, {args.pairs} unseen pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
+                print(f"  {content.name} x {style.name}: {label:26} {r['iterations']:4} it {r['seconds']:6.1f} s "
+                      f"style {r['style']:.3f} content {r['content']:.3f}", file=sys.stderr)
+    print(f"\ngatys at {args.size} px, {args.pairs} validation pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
           "content <= 0.5; seconds include start-up")
     print(f"{'run':26} {'iterations':>10} {'seconds':>8} {'style':>7} {'content':>8}  time to the bar, per pair")
     table = []
@@ -126,13 +113,12 @@ def main() -> None:
         for j, n in enumerate(counts):
             row = {"run": label, "iterations": n,
                    **{k: statistics.mean(rows[j][k] for rows in per_pair)
-                      for k in ("seconds", "style_ratio", "content_ratio")}}
+                      for k in ("seconds", "style", "content")}}
             table.append(row)
             tail = ", ".join("never" if t is None else f"{t:.0f} s" for t in times) if j == 0 else ""
-            print(f"{label:26} {n:10} {row['seconds']:8.1f} {row['style_ratio']:7.3f} {row['content_ratio']:8.3f}"
+            print(f"{label:26} {n:10} {row['seconds']:8.1f} {row['style']:7.3f} {row['content']:8.3f}"
                   f"  {tail}")
-    if args.json:
-        args.json.write_text(json.dumps({"size": args.size, "bar": BAR, "results": results, "table": table}, indent=1))
+    write_json(args.json, {"size": args.size, "bar": BAR, "results": results, "table": table})
 
 
 if __name__ == "__main__":

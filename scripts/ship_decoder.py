@@ -1,13 +1,13 @@
 """Ship a trained AdaIN decoder or SANet: fp16 file in the package, its model card, its manifest entry.
 
-    python scripts/ship_decoder.py RUN.pt [--quality quality.json] [--note LINE ...]
+    python scripts/ship_decoder.py RUN.pt [--validation validate.json] [--recon recon.json] [--note LINE ...]
 
 Reads a `stylize train-decoder` checkpoint (or a decoder file, the shipped one
 included, to redo its card), writes `src/stylize_cli/data/adain_decoder.pt` (or
 `sanet.pt` for an --arch sanet run: fp16 weights + encoder normalisation + the
 training record, with each phase's command made portable: data folders and
 checkpoint paths become placeholders), regenerates its `.md` card from that record
-(and from a `bench/adain.py --quality --json` file, when given), and updates the
+(and from `bench/validate.py --json` and `bench/adain.py --recon --json` files, when given), and updates the
 size and sha256 in `weights_manifest.json`.
 """
 
@@ -49,14 +49,14 @@ SHIPS = {"adain": ("adain_decoder", "adain-decoder", "AdaIN decoder (Huang & Bel
          "sanet": ("sanet", "sanet", "SANet style attention + decoder (Park & Lee 2019)")}
 
 
-def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> str:
+def card(state: DecoderCheckpoint, recon: dict | None, notes: list[str]) -> str:
     record = state.record
     steps, history = record.steps, record.history
     phases = [{"from_step": p.from_step, "to_step": p.to_step, "seconds": p.seconds, "device": p.device,
                "precision": p.precision, "date": p.date, "command": p.command, **p.settings} for p in record.phases]
     batch_steps = sum((p["to_step"] - p["from_step"]) * p["batch"] for p in phases)
     if state.arch == "sanet":
-        return sanet_card(state, phases, batch_steps, quality, notes)
+        return sanet_card(state, phases, batch_steps, notes)
     lines = [
         "# Model card: the AdaIN decoder shipped with stylize",
         "",
@@ -112,13 +112,12 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
         lines += [f"| {history[i]['step']} | {history[i]['content']:.3f} | {history[i]['style']:.3f} | "
                   f"{history[i].get('identity', '')} | {history[i].get('identity_features', '')} | "
                   f"{history[i].get('hatching', '')} |" for i in pick]
-    lines += quality_table(quality)
-    if quality and "reconstruction" in quality:
-        lines += ["", f"Reconstruction (adain at alpha 0, decode(encode(photo)) against the photo, same photos, "
-                  f"{quality['size']} px): {quality['reconstruction']['psnr_db']:.2f} dB PSNR"
-                  + (f", texture error {quality['reconstruction']['texture_error']:.3f} (relu1_1 and relu2_1 "
-                     "features off the photo's, relative; lower is better)"
-                     if "texture_error" in quality["reconstruction"] else "")
+    if recon:
+        lines += ["", f"Reconstruction (`{recon['command']}`: adain at alpha 0, decode(encode(photo)) against the "
+                  f"photo, {len(recon['reconstruction']['rows'])} validation photos, {recon['size']} px): "
+                  f"{recon['reconstruction']['psnr_db']:.2f} dB PSNR, texture error "
+                  f"{recon['reconstruction']['texture_error']:.3f} (relu1_1 and relu2_1 features off the photo's, "
+                  "relative; lower is better)"
                   + ". Hatching and streaks from an undertrained decoder show here even with no style applied."]
     return "\n".join(lines) + "\n"
 
@@ -126,17 +125,6 @@ def card(state: DecoderCheckpoint, quality: dict | None, notes: list[str]) -> st
 def commands_and_notes(phases: list[dict], notes: list[str]) -> list[str]:
     return ["", "Commands, in order:", "", *(f"    {p['command']}" for p in phases),
             *([""] + [f"Note: {n}" for n in notes] if notes else [])]
-
-
-def quality_table(quality: dict | None) -> list[str]:
-    if not quality:
-        return []
-    return ["", f"## Quality (`{quality['command']}`)", "",
-            "Judge ratios, lower is better (see `stylize_cli.losses.judge`); mean over the "
-            f"{quality['pairs']} content x style evaluation pairs of `bench/adain.py` (the AdaIN paper's "
-            f"test pictures, never trained on) at {quality['size']} px:", "",
-            "| method | style ratio | content ratio |", "|---|---|---|",
-            *(f"| {m} | {r['style_ratio']:.3f} | {r['content_ratio']:.3f} |" for m, r in quality["mean"].items())]
 
 
 def validation_table(validation: dict | None, command: str) -> list[str]:
@@ -154,7 +142,7 @@ def validation_table(validation: dict | None, command: str) -> list[str]:
             "", "| run | style | content | hatching |", "|---|---|---|---|", *rows]
 
 
-def sanet_card(state: DecoderCheckpoint, phases: list[dict], batch_steps: int, quality: dict | None,
+def sanet_card(state: DecoderCheckpoint, phases: list[dict], batch_steps: int,
                notes: list[str]) -> str:
     transform = sum(v.numel() for v in state.parts["transform"].values())
     decoder = sum(v.numel() for v in state.decoder.values())
@@ -201,14 +189,13 @@ def sanet_card(state: DecoderCheckpoint, phases: list[dict], batch_steps: int, q
         pick = sorted({0, len(history) - 1, *range(0, len(history), max(1, len(history) // 8))})
         lines += ["| " + " | ".join([str(history[i]["step"])] + [f"{history[i][k]:.4g}" if k in history[i] else ""
                                                                   for k in keys]) + " |" for i in pick]
-    lines += quality_table(quality)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--quality", type=Path, help="JSON written by bench/adain.py --quality --json")
+    parser.add_argument("--recon", type=Path, help="JSON written by bench/adain.py --recon --json")
     parser.add_argument("--validation", type=Path, help="JSON written by bench/validate.py --json")
     parser.add_argument("--validation-command", default="python bench/validate.py",
                         help="the command that wrote --validation, for the card")
@@ -221,9 +208,9 @@ def main() -> None:
     stem, name, what = SHIPS[state.arch]
     target = DATA / f"{stem}.pt"
     state.save_decoder(target)
-    quality = json.loads(args.quality.read_text()) if args.quality else None
+    recon = json.loads(args.recon.read_text()) if args.recon else None
     validation = json.loads(args.validation.read_text()) if args.validation else None
-    text = card(state, quality, args.note) + "\n".join(validation_table(validation, args.validation_command))
+    text = card(state, recon, args.note) + "\n".join(validation_table(validation, args.validation_command))
     (DATA / f"{stem}.md").write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
     manifest_path = ROOT / "weights_manifest.json"
