@@ -112,7 +112,7 @@ def test_adain_restyles_each_picture_with_a_painting_from_the_folder(paintings: 
     files = sorted(p for p in paintings.rglob("*.jpg"))
     assert len(augment.paintings) == 3
     cached = list((paintings.parent / "cache" / "prepared" / "adain").glob("*.pt"))
-    assert len(cached) == len(augment._digests) >= 1  # each painting drawn prepared once, kept on disk
+    assert len(cached) == len(augment._prepared) >= 1  # each painting drawn prepared once, kept on disk
     used = set()
     for i in range(3):  # each result is one of the pool's paintings applied at full strength
         candidates = [Stylizer(p, device="cpu")._run(batch[i:i + 1]) for p in files]

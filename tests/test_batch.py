@@ -495,10 +495,25 @@ def test_a_paintings_preparation_is_kept_by_its_hash(tmp_path: Path, monkeypatch
     assert np.abs(np.asarray(third(photo), np.int16) - before).max() <= 1
 
 
+def test_a_painting_replaced_in_place_is_prepared_again(tmp_path: Path) -> None:
+    """Digests are read once per process, so a painting overwritten under the same name between two
+    stylizers must not get the old painting's statistics from the cache."""
+    painting = tmp_path / "painting.jpg"
+    shutil.copy(PAINTING, painting)
+    photo = Image.open(PHOTOS[0]).convert("RGB")
+    before = np.asarray(Stylizer(painting, size=64, device="cpu")(photo), np.int16)
+    Image.open(PAINTING).convert("RGB").transpose(Image.Transpose.FLIP_TOP_BOTTOM).rotate(90).save(painting)
+    os.utime(painting, ns=(1, 1))  # another mtime even where the clock did not move
+    after = np.asarray(Stylizer(painting, size=64, device="cpu")(photo), np.int16)
+    fresh = np.asarray(Stylizer(Image.open(painting).convert("RGB"), size=64, device="cpu")(photo), np.int16)
+    assert np.abs(after - fresh).max() <= 1 and np.abs(after - before).max() > 10
+
+
 def test_drawn_paintings_and_strengths_share_a_pass(pool: Path, tmp_path: Path) -> None:
     """On a GPU (batch_size > 1) photos with different drawn paintings and strengths go through the
     network together (adain takes per-sample statistics), and make what they make one by one."""
-    from stylize_cli.batch import StylizerPool, run
+    from stylize_cli.batch import run
+    from stylize_cli.recent import Recent
 
     src = tmp_path / "src"
     src.mkdir()
@@ -517,9 +532,9 @@ def test_drawn_paintings_and_strengths_share_a_pass(pool: Path, tmp_path: Path) 
             for n in ("one", "many")}
     by_label = {j.style: j.painting for j in jobs["one"]}
     assert len(by_label) > 1
-    assert run(jobs["one"], StylizerPool(make), batch_size=1).done == 4 and calls == [1, 1, 1, 1]
+    assert run(jobs["one"], Recent(make, keep=16), batch_size=1).done == 4 and calls == [1, 1, 1, 1]
     calls.clear()
-    assert run(jobs["many"], StylizerPool(make), batch_size=8).done == 4 and calls == [4]
+    assert run(jobs["many"], Recent(make, keep=16), batch_size=8).done == 4 and calls == [4]
     for one, many in zip(jobs["one"], jobs["many"], strict=True):
         with Image.open(one.output) as x, Image.open(many.output) as y:
             assert np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).mean() < 1.0

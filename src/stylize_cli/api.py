@@ -25,7 +25,6 @@ from .limits import check_side
 from .methods import ProgressCallback, mixing_weights
 from .styles import Style, StyleSpec
 from .temporal import ShotHook
-from .weights import sha256_of
 
 ColorMode = Literal["luminance", "histogram"]
 COLOR_MODES = ("luminance", "histogram")
@@ -82,14 +81,14 @@ class Stylizer:
             max_size = self.method.default_max_size
         self.max_size = max_size
         self._prepared: Any = None
-        self._digests: dict[str, str] = {}
 
     @property
     def settings(self) -> dict[str, Any]:
         """Everything that decides the pictures this stylizer makes, as JSON values: a batch keeps
         it beside each output, so a rerun with other settings knows the output is not its own."""
         config = {f.name: getattr(self.method.config, f.name) for f in dataclasses.fields(self.method.config)}
-        styles = [_identity(spec, style, self._digest) for spec, style in zip(self.specs, self.styles, strict=True)]
+        styles = [_identity(spec, style, style_cache.digest)
+                  for spec, style in zip(self.specs, self.styles, strict=True)]
         return {"method": self.method.name, "styles": styles,
                 "style_weights": self.style_weights, "preserve_color": self.preserve_color,
                 "max_size": self.max_size, **config}
@@ -104,22 +103,14 @@ class Stylizer:
         painting = self.styles[0]
         if (self.preserve_color is None and len(self.styles) == 1 and isinstance(painting, Path)
                 and style_cache.cacheable(self.method)):  # from the cache, the painting not even decoded
-            prepared = style_cache.load_or_prepare(
-                self.method, self._digest(painting), lambda: self.method.prepare(self._decoded(), self.style_weights))
+            prepared = style_cache.load_or_prepare(self.method, style_cache.digest(painting),
+                                                   lambda: self.method.prepare(self._decoded(), self.style_weights))
         else:
             styles = [recolour(s, content) if isinstance(s, torch.Tensor) else s for s in self._decoded()]
             prepared = self.method.prepare(styles, self.style_weights)
         if self.preserve_color is None:
             self._prepared = prepared
         return prepared
-
-    def _digest(self, path: str | os.PathLike) -> str:
-        """A style file's sha256, read once per stylizer: its settings and the style cache both name
-        the file by it."""
-        key = str(path)
-        if key not in self._digests:
-            self._digests[key] = sha256_of(path)
-        return self._digests[key]
 
     def _decoded(self) -> list[torch.Tensor | Style]:
         """The styles with every painting file decoded (once: they are the stylizer's own)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,8 @@ from .devices import pick_device, resolve_precision
 from .errors import InputError, OptionError
 from .images import load_image, to_pil
 from .methods.cin import CinPrepared
-from .weights import load_entry, sha256_of
+from .recent import Recent
+from .weights import load_entry
 
 EMBEDDINGS = "style-embeddings"  #: the manifest entry of the shipped distribution
 EMBEDDINGS_FORMAT = "stylize-style-embeddings/1"
@@ -82,13 +82,12 @@ class StyleAugment(torch.nn.Module):
         self._methods: dict[torch.device, Any] = {}
         self._generator: torch.Generator | None = None
         self._owner: tuple[int, int | None] | None = None
-        self._prepared: OrderedDict[tuple[str, torch.device], Any] = OrderedDict()
-        self._digests: dict[str, str] = {}
+        self._prepared: Recent[tuple[str, torch.device], Any] = Recent(self._prepare, KEEP_PREPARED)
         self._embeddings: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_methods", "_generator", "_owner", "_prepared", "_digests", "_embeddings"):
+        for name in ("_methods", "_generator", "_owner", "_prepared", "_embeddings"):
             state.pop(name, None)
         return state
 
@@ -124,7 +123,7 @@ class StyleAugment(torch.nn.Module):
         alpha = low + (high - low) * torch.rand(n, generator=generator)
         if self.paintings:
             chosen = torch.randint(len(self.paintings), (n,), generator=generator).tolist()
-            prepared = method.stack([self._painting(self.paintings[i], method, device) for i in chosen])
+            prepared = method.stack([self._prepared[self.paintings[i], device] for i in chosen])
             if self.method == "adain":
                 return method.apply(batch, prepared, alpha=alpha)
             drawn = prepared.vector
@@ -172,18 +171,10 @@ class StyleAugment(torch.nn.Module):
             self._embeddings = mean, scale_tril
         return self._embeddings
 
-    def _painting(self, path: str, method: Any, device: torch.device) -> Any:
-        """A painting prepared for `method`: from memory, the style cache, or encoded now."""
-        key = (path, device)
-        if key in self._prepared:
-            self._prepared.move_to_end(key)
-            return self._prepared[key]
-        if path not in self._digests:
-            self._digests[path] = sha256_of(path)
-        prepared = style_cache.load_or_prepare(method, self._digests[path],
-                                               lambda: method.prepare([load_image(path).rgb], [1.0]))
-        self._prepared[key] = prepared
-        if len(self._prepared) > KEEP_PREPARED:
-            self._prepared.popitem(last=False)
-        return prepared
+    def _prepare(self, key: tuple[str, torch.device]) -> Any:
+        """A painting prepared for the method on a device: from the style cache, or encoded now."""
+        path, device = key
+        method = self._method(device)
+        return style_cache.load_or_prepare(method, style_cache.digest(path),
+                                           lambda: method.prepare([load_image(path).rgb], [1.0]))
 

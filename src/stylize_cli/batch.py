@@ -17,7 +17,6 @@ import os
 import random
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from .api import stylize_many
 from .atomic import atomic_write, file_id, remove_leftovers
 from .errors import DiskFull, ExitStatus, InputError, OptionError, StylizeError
 from .images import FULL, IMAGE_SUFFIXES, SAVE_FORMATS, LoadedImage, load_image, save_image
+from .recent import Recent
 
 DEFAULT_NAME = "{stem}_{style}{suffix}"
 DRAWN = "\0drawn"  #: run()'s group of jobs with drawn paintings (no style label can be this)
@@ -312,7 +312,7 @@ def remove_stale_temporaries(jobs: Sequence[Job]) -> None:
 Record = dict[str, object]
 
 
-def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | StylizerPool, *, overwrite: bool = False,
+def run(jobs: Sequence[Job], stylizers: Mapping[str, Any] | Recent[str, Any], *, overwrite: bool = False,
         fail_fast: bool = False, on_record: Callable[[Record], None] = lambda r: None, prefetch: int = 2,
         batch_size: int = 1) -> Report:
     """Run the jobs in order, decoding the next images in background threads.
@@ -433,24 +433,6 @@ def record(input: Path, output: Path, style: str, status: str, seconds: float, e
     """What `--json` prints for one output, the same for one photo and for a batch."""
     return {"input": str(input), "output": str(output), "style": style, "status": status,
             "seconds": round(seconds, 3), "error": error}
-
-
-class StylizerPool:
-    """A Stylizer per style label, made when first needed and kept for the last `keep` labels used:
-    a pool of thousands of paintings drawn at random holds a few prepared styles, not all of them."""
-
-    def __init__(self, make: Callable[[str], Any], keep: int = 16) -> None:
-        self.make, self.keep = make, keep
-        self.ready: OrderedDict[str, Any] = OrderedDict()
-
-    def __getitem__(self, label: str) -> Any:
-        if label in self.ready:
-            self.ready.move_to_end(label)
-        else:
-            self.ready[label] = self.make(label)
-            if len(self.ready) > self.keep:
-                self.ready.popitem(last=False)
-        return self.ready[label]
 
 
 def _jsonable(settings: dict[str, Any]) -> dict[str, Any]:

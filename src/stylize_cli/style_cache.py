@@ -11,15 +11,29 @@ or belongs to another key is simply prepared again.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from .atomic import atomic_write
-from .weights import cache_dir
+from .weights import cache_dir, sha256_of
 
 FORMAT = "stylize-prepared-style/1"
+
+
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def digest(path: str | os.PathLike) -> str:
+    """A painting file's sha256, read once per process while the file is unchanged: stylizers'
+    settings and this cache name a painting by it, and a dataset run meets each painting many times."""
+    info = os.stat(path)
+    key = (os.path.realpath(path), info.st_size, info.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = sha256_of(path)
+    return _digests[key]
 
 
 def cacheable(method: Any) -> bool:

@@ -391,9 +391,10 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
            draw_seed: int, alpha_range: tuple[float, float] | None) -> int:
     """Many photos from shell scripts and cluster jobs; returns the exit status (0, 3 or 130)."""
     from ..api import Stylizer
-    from ..batch import DEFAULT_NAME, StylizerPool, expand_styles, is_complete, parse_shard, plan, style_label
+    from ..batch import DEFAULT_NAME, expand_styles, is_complete, parse_shard, plan, style_label
     from ..batch import run as run_jobs
     from ..errors import InputError
+    from ..recent import Recent
 
     quiet, kwargs = split_options(dict(options))
     mix = mix or bool(style_weights)
@@ -417,7 +418,7 @@ def _batch(inputs: list[Path], styles: list[Path], style_weights: list[float] | 
         stylizers = {"mix": Stylizer(pictures, method=method, style_weights=style_weights, **kwargs)}
     else:
         by_label = {style_label(s): s for s in pictures}
-        stylizers = StylizerPool(lambda label: Stylizer(by_label[label], method=method, **kwargs))
+        stylizers = Recent(lambda label: Stylizer(by_label[label], method=method, **kwargs), keep=16)
     with count_bar("stylizing", len(jobs), disable=quiet) as advance:
         def report_one(entry: dict[str, object]) -> None:
             advance()
