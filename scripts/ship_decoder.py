@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src" / "stylize_cli" / "data"
 sys.path.insert(0, str(ROOT / "src"))
+from manifest import record_bundled  # noqa: E402 (scripts/manifest.py)
+
 from stylize_cli.train.decoder_state import DecoderCheckpoint  # noqa: E402 (this checkout's package)
-from stylize_cli.weights import sha256_of  # noqa: E402
 
 PAPER_STEPS = 160_000
 
@@ -213,16 +214,8 @@ def main() -> None:
     text = card(state, recon, args.note) + "\n".join(validation_table(validation, args.validation_command))
     (DATA / f"{stem}.md").write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
-    manifest_path = ROOT / "weights_manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    entry = {"name": name,
-             "description": f"{what} trained by stylize for its VGG-19: "
-                            f"{state.record.steps} steps; fp16; model card: data/{stem}.md.",
-             "licence": f"see data/{stem}.md", "package": "stylize_cli", "bundled": True,
-             "files": [{"path": f"data/{stem}.pt", "urls": [], "size": target.stat().st_size,
-                        "sha256": sha256_of(target)}]}
-    manifest["weights"] = [e for e in manifest["weights"] if e["name"] != entry["name"]] + [entry]
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    record_bundled(name, f"{what} trained by stylize for its VGG-19: {state.record.steps} steps; fp16; "
+                   f"model card: data/{stem}.md.", f"see data/{stem}.md", target)
     print(f"shipped step {state.record.steps}: {target} ({target.stat().st_size:,} bytes)")
 
 

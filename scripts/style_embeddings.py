@@ -13,7 +13,6 @@ real paintings' vectors lie.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -23,13 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src" / "stylize_cli" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 import torch  # noqa: E402
+from manifest import record_bundled  # noqa: E402 (scripts/manifest.py)
 
 from stylize_cli.augment import EMBEDDINGS, EMBEDDINGS_FORMAT  # noqa: E402
 from stylize_cli.batch import find_inputs  # noqa: E402
 from stylize_cli.errors import StylizeError  # noqa: E402
 from stylize_cli.images import load_image  # noqa: E402
 from stylize_cli.methods import create  # noqa: E402
-from stylize_cli.weights import sha256_of  # noqa: E402
 
 
 def main() -> None:
@@ -86,15 +85,9 @@ Augmentation via Style Randomization").
 
 
 def update_manifest(path: Path) -> None:
-    manifest_path = ROOT / "src" / "stylize_cli" / "weights_manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    entry = {"name": EMBEDDINGS, "description": "Mean and covariance (Cholesky factor) of Magenta style vectors "
-             "over a painting collection: what StyleAugment draws cin styles from; card: data/style_embeddings.md.",
-             "licence": "Apache-2.0", "package": "stylize_cli", "bundled": True,
-             "files": [{"path": "data/style_embeddings.pt", "urls": [], "size": path.stat().st_size,
-                        "sha256": sha256_of(path)}]}
-    manifest["weights"] = [w for w in manifest["weights"] if w["name"] != EMBEDDINGS] + [entry]
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    record_bundled(EMBEDDINGS, "Mean and covariance (Cholesky factor) of Magenta style vectors over a painting "
+                   "collection: what StyleAugment draws cin styles from; card: data/style_embeddings.md.",
+                   "Apache-2.0", path)
 
 
 if __name__ == "__main__":
