@@ -149,6 +149,18 @@ def test_alpha_moves_towards_the_photos_own_vector() -> None:
     assert ratios[0] > ratios[1] > ratios[2]
 
 
+def test_full_strength_per_picture_is_the_style_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's strengths all 1 (StyleAugment, --alpha-range 1 1) run the style as given: a network
+    style keeps its network and the photo's own vector is not predicted."""
+    stylizer = Stylizer("starry-night", method="cin", size=128, device="cpu")
+    photos = torch.cat([fit(load_image(CONTENT / n).rgb, 128)[..., :64, :64] for n in ("chicago.jpg", "avril.jpg")])
+    prepared = stylizer.prepare(photos)
+    assert prepared.network is not None
+    whole = stylizer.method.apply(photos, prepared, alpha=1.0)
+    monkeypatch.setattr(stylizer.method, "predict", lambda *a: pytest.fail("predicted at full strength"))
+    assert torch.equal(stylizer.method.apply(photos, prepared, alpha=torch.ones(2)), whole)
+
+
 def photo_pil(rgb: torch.Tensor) -> Image.Image:
     return Image.fromarray((rgb[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
 

@@ -103,7 +103,7 @@ class Cin:
         alpha = per_sample(strength(alpha, self.config.alpha), self.device, dims=2)
         x = working(fit(content.to(self.device), self.config.size), self.device)
         vector = prepared.vector
-        if not isinstance(alpha, (int, float)) or alpha < 1.0:
+        if bool((torch.as_tensor(alpha) < 1.0).any()):
             # below full strength: the photo's own vector mixed in (a network style runs as its vector)
             vector = alpha * vector + (1 - alpha) * self.predict(x)
             prepared = CinPrepared(prepared.vector)
