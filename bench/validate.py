@@ -143,8 +143,7 @@ CROP = 128
 def crops(results: dict[str, Any], path: Path) -> None:
     """Rows: runs; columns: the shippable pairs; each tile the CROP px window of the output (at 512 px)
     where the photo is flattest, labelled with the run and the picture's hatching."""
-    import torch
-
+    from stylize_cli import ops
     from stylize_cli.images import fit, load_image, to_pil
     from stylize_cli.sheet import grid
 
@@ -155,10 +154,8 @@ def crops(results: dict[str, Any], path: Path) -> None:
         columns = len(chosen)
         for r in chosen:
             photo = fit(load_image(r["photo"]).rgb, 512)
-            grey = photo.mean(dim=1, keepdim=True)
-            gradient = (grey.diff(dim=-1).abs()[..., :-1, :] + grey.diff(dim=-2).abs()[..., :-1]).squeeze()
-            window = torch.nn.functional.avg_pool2d(gradient[None, None], CROP, stride=16)[0, 0]
-            y, x = divmod(int(window.argmin()), window.shape[1])
+            flattest = int(ops.flattest(ops.patches(photo, CROP, stride=16))[0, 0])
+            y, x = divmod(flattest, (photo.shape[-1] - CROP) // 16 + 1)
             out = fit(load_image(r["output"]).rgb, 512)
             tile = out[..., y * 16:y * 16 + CROP, x * 16:x * 16 + CROP]
             tiles.append((f"{label}: {r['hatching']:.1f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))

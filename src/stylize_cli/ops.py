@@ -201,10 +201,11 @@ def _sqrtm(m: torch.Tensor) -> torch.Tensor:
 PATCH = 32  #: periodicity: patch side in px (a few periods of a decoder's hatching, 4-7 px)
 
 
-def patches(image: torch.Tensor, size: int = PATCH) -> torch.Tensor:
-    """The luminance of NxCxHxW pictures in size x size tiles: N x L x size x size."""
+def patches(image: torch.Tensor, size: int = PATCH, stride: int | None = None) -> torch.Tensor:
+    """The luminance of NxCxHxW pictures in size x size tiles, `stride` apart (default: side by side):
+    N x L x size x size, row by row."""
     grey = rgb_to_yiq(image.float())[:, :1]
-    tiles = F.unfold(grey, size, stride=size)  # N x size² x L
+    tiles = F.unfold(grey, size, stride=stride or size)  # N x size² x L
     return tiles.transpose(1, 2).reshape(image.shape[0], -1, size, size)
 
 
