@@ -45,7 +45,8 @@ def efdm(photo: str, painting: str, size: int, style_size: int = 512) -> Any:
         return to_pil(model.decoder(out.reshape(n, c, h, w)).clamp(0, 1))
 
 
-def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[str]], out: str) -> list[dict]:
+def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[str]], out: str,
+              start: int = 0) -> list[dict]:
     """The child: stylize and score every pair; one line of progress per pair on stderr."""
     from stylize_cli import Stylizer
     from stylize_cli.devices import use_all_cores
@@ -56,7 +57,7 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
     lines = log.read_text().splitlines() if log.is_file() else []
     done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
     rows = []
-    for i, (photo, painting) in enumerate(pairs):
+    for i, (photo, painting) in enumerate(pairs[start:], start):
         target = Path(out) / f"{i:02d}_{Path(photo).stem}_x_{Path(painting).stem}.png"
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
@@ -99,6 +100,8 @@ def main() -> None:
                         help="another run: 'LABEL=METHOD:{JSON options}'")
     parser.add_argument("--save", type=Path,
                         help="keep the outputs here, one folder per run (a rerun measures only the pairs it lacks)")
+    parser.add_argument("--start", type=int, default=0,
+                        help="begin at this pair: two processes split a long run into one --save folder")
     parser.add_argument("--crops", type=Path, help="a grid of each run's flattest region on the shippable pairs")
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="runs measured before (validate.py --json files) to add to the table and crops")
@@ -121,11 +124,11 @@ def main() -> None:
     for label, (method, options) in runs.items():
         out = root / label.replace(" ", "_")
         out.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps([method, options, args.size, [[str(p), str(s)] for p, s in pairs], str(out)])
+        payload = json.dumps([method, options, args.size, [[str(p), str(s)] for p, s in pairs], str(out), args.start])
         rows, mb, _ = child(__file__, "--child", payload)
         results[label] = {"method": method, "options": options, "peak_mb": mb, "pairs": rows,
                           **{k: summary([r[k] for r in rows]) for k in ("style", "content", "hatching", "seconds")}}
-    print(f"\n{len(pairs)} validation pairs at {args.size} px; mean / median / worst decile (lower is better)\n")
+    print(f"\n{len(pairs) - args.start} validation pairs at {args.size} px; mean / median / worst decile (lower is better)\n")
     print(table(["run", "style", "content", "hatching", "s per picture", "peak RSS"],
                 [[label, _three(r["style"]), _three(r["content"]), _three(r["hatching"], 1),
                   f"{r['seconds']['mean']:.2f}", f"{r['peak_mb']:.0f} MB"] for label, r in results.items()]))
