@@ -128,7 +128,8 @@ def main() -> None:
         rows, mb, _ = child(__file__, "--child", payload)
         results[label] = {"method": method, "options": options, "peak_mb": mb, "pairs": rows,
                           **{k: summary([r[k] for r in rows]) for k in ("style", "content", "hatching", "seconds")}}
-    print(f"\n{len(pairs) - args.start} validation pairs at {args.size} px; mean / median / worst decile (lower is better)\n")
+    print(f"\n{len(pairs) - args.start} validation pairs at {args.size} px; mean / median / worst decile "
+          "(lower is better)\n")
     print(table(["run", "style", "content", "hatching", "s per picture", "peak RSS"],
                 [[label, _three(r["style"]), _three(r["content"]), _three(r["hatching"], 1),
                   f"{r['seconds']['mean']:.2f}", f"{r['peak_mb']:.0f} MB"] for label, r in results.items()]))
