@@ -53,12 +53,12 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
     from stylize_cli.images import save_image
 
     use_all_cores()
-    log = Path(out) / "rows.jsonl"  # what a run stopped early had measured: a rerun into --save keeps it
-    lines = log.read_text().splitlines() if log.is_file() else []
-    done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
+    log = Path(out) / "rows.jsonl"  # what a run stopped early (or another process) measured: kept
     rows = []
     for i, (photo, painting) in enumerate(pairs[start:], start):
         target = Path(out) / f"{i:02d}_{Path(photo).stem}_x_{Path(painting).stem}.png"
+        lines = log.read_text().splitlines() if log.is_file() else []
+        done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
             continue
