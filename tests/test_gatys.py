@@ -216,7 +216,7 @@ def test_mobilenet_loss_network_runs_end_to_end(monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.mirror
 def test_real_mobilenet_defaults_transfer_style_and_keep_content(monkeypatch: pytest.MonkeyPatch) -> None:
     """The residual loss network's defaults at 256 px, judged on VGG-19 (a cross-network check). Their bar,
-    style ratio <= 0.25 with content ratio <= 0.6, is a mean over bench/swag.py's 8 pairs;
+    style ratio <= 0.25 with content ratio <= 0.6, was a mean over bench/swag.py's 8 pairs;
     single pairs spread about 0.1 either side, so one pair gets that much room. And the palette taken."""
     from stylize_cli import ops
     from stylize_cli.models.cache import clear

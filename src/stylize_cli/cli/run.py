@@ -116,7 +116,9 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                                    help="gatys: coarsest scale in px; scales double up to --size. "
                                         f"[default: {net_defaults('start_size')}]"),
         "content_weight": click.option("--content-weight", type=float,
-                     help=f"gatys: higher keeps more of the photo. [default: {net_defaults('content_weight')}]"),
+                     help="gatys: higher keeps more of the photo, lower more of the painting. mobilenet's "
+                          "default keeps the photo recognisable at some cost in style (bench/README.md). "
+                          f"[default: {net_defaults('content_weight')}]"),
         "tv_weight": click.option("--tv-weight", type=float,
                                   help=f"gatys: smoothness (total variation). {_defaults('tv_weight')}"),
         "optimizer": click.option("--optimizer", type=_choices("optimizer"),
