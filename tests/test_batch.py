@@ -264,7 +264,7 @@ def test_ctrl_c_or_sigterm_stops_the_whole_batch(tmp_path: Path, signum: int) ->
         shutil.copy(photo, src / f"{i}.jpg")
     out = tmp_path / "out"
     cmd = stylize_cmd(src, "-s", PAINTING, "-o", out, "-m", "gatys", "--size", "64", "--start-size", "64",
-                      "--iterations", "400", "--json", "-q")
+                      "--iterations", "400", "--tolerance", "0", "--json", "-q")
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           preexec_fn=default_sigint) as proc:  # noqa: PLW1509 (the child has no threads yet)
         assert proc.stdout is not None and proc.stderr is not None

@@ -197,7 +197,7 @@ def test_ctrl_c_writes_the_image_so_far_and_exits_130(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
             [sys.executable, "-m", "stylize_cli", "run", str(CONTENT), "--style", str(STYLE),
-             "-m", "gatys", "--size", "96", "--iterations", "100000", "-o", str(out)],
+             "-m", "gatys", "--size", "96", "--iterations", "100000", "--tolerance", "0", "-o", str(out)],
             stderr=subprocess.PIPE, text=True, env=env,
             # a shell's background job (`pytest &` in a script) has SIGINT ignored, and children inherit that
             preexec_fn=default_sigint) as proc:  # noqa: PLW1509 (the child has no threads yet)
