@@ -43,10 +43,11 @@ def one(name: str, size: int, iterations: int, start: int, content: str, style: 
     except StylizeError as error:  # the optimisation ran away (SWAG does): a row, not a crash
         return {"config": name, "size": size, "pair": pair, "diverged": str(error)}
     seconds = time.perf_counter() - began
-    folder = Path(save or tempfile.mkdtemp(prefix="stylize-swag-"))
-    target = folder / f"{name}_{size}_{Path(content).stem}_{Path(style).stem}.png"
-    out.save(target)
-    return {"config": name, "size": size, "pair": pair, **score(content, style, target, size), "seconds": seconds}
+    with tempfile.TemporaryDirectory(prefix="stylize-swag-") as scratch:  # kept only with --save
+        target = Path(save or scratch) / f"{name}_{size}_{Path(content).stem}_{Path(style).stem}.png"
+        out.save(target)
+        scores = score(content, style, target, size)
+    return {"config": name, "size": size, "pair": pair, **scores, "seconds": seconds}
 
 
 def peakiness(pairs: list[tuple[Path, Path]]) -> list[dict[str, object]]:

@@ -142,6 +142,7 @@ def main() -> None:
 SHIPPABLE = {"astronaut.png", "rocket.jpg", "chelsea.png", "coffee.png", "the_resevoir_at_poitiers.jpg",
              "woman_with_hat_matisse.jpg", "scene_de_rue.jpg", "contrast_of_forms.jpg", "mondrian_cropped.jpg"}
 CROP = 128
+STEP = 16  #: crops: candidate windows this many px apart
 
 
 def crops(results: dict[str, Any], path: Path) -> None:
@@ -158,10 +159,11 @@ def crops(results: dict[str, Any], path: Path) -> None:
         columns = len(chosen)
         for r in chosen:
             photo = fit(load_image(r["photo"]).rgb, 512)
-            flattest = int(ops.flattest(ops.patches(photo, CROP, stride=16))[0, 0])
-            y, x = divmod(flattest, (photo.shape[-1] - CROP) // 16 + 1)
+            flattest = int(ops.flattest(ops.patches(photo, CROP, stride=STEP))[0, 0])
+            row, column = divmod(flattest, (photo.shape[-1] - CROP) // STEP + 1)  # the windows' grid, row by row
+            y, x = row * STEP, column * STEP
             out = fit(load_image(r["output"]).rgb, 512)
-            tile = out[..., y * 16:y * 16 + CROP, x * 16:x * 16 + CROP]
+            tile = out[..., y:y + CROP, x:x + CROP]
             tiles.append((f"{label}: {r['hatching']:.1f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))
     grid(tiles, columns).save(path, quality=90)
 
