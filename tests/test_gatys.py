@@ -34,8 +34,8 @@ def tiny_image(seed: int, size: tuple[int, int] = (40, 56)) -> Image.Image:
 
 def test_scales_go_coarse_to_fine_with_fewer_steps() -> None:
     assert GatysConfig(size=1024, iterations=200).scales() == [(256, 200), (512, 100), (1024, 50)]
-    assert GatysConfig(size=600, start_size=256).scales() == [(300, 25), (600, 12)]
-    assert GatysConfig(size=200).scales() == [(200, 25)]
+    assert GatysConfig(size=600, start_size=256).scales() == [(300, 100), (600, 50)]
+    assert GatysConfig(size=200).scales() == [(200, 100)]
 
 
 def test_bad_options_are_input_errors() -> None:
