@@ -102,10 +102,10 @@ class CinConfig:
 #: vgg19: starting from the photo, each scale runs until its loss settles (1% over the last
 #: CONVERGENCE_WINDOW steps, at most 100): a fixed 25 stopped while the loss still fell, and the
 #: settled results are closer to both the painting and the photo on the validation set
-#: (bench/README.md). mobilenet: cheaper iterations, more of
-#: them and a coarser start; style to 1/8 resolution and content at 1/8, from the photo recoloured
-#: with the painting's palette (bench/swag.py); its content weight chosen on the validation set,
-#: where 0.05 left the photo hard to make out (bench/README.md)
+#: (bench/README.md). mobilenet: the same stop, but a coarser start (its iterations are cheap);
+#: style to 1/8 resolution and content at 1/8, from the photo recoloured with the painting's
+#: palette (bench/swag.py); its content weight chosen on the validation set, where 0.05 left the
+#: photo hard to make out (bench/README.md)
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "vgg19": {"start_size": 256, "iterations": 100, "tolerance": 0.01, "content_weight": 0.15, "style_weight": 2.0,
               "init": "content", "style_layers": GRAM_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
