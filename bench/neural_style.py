@@ -4,12 +4,15 @@ Both optimise pixels with L-BFGS on VGG-19's Gram matrices; this runs them side 
 and prints time-to-quality: wall seconds (start-up included) until an output is at or under the
 judge's bar (style ratio <= 0.2 with content ratio <= 0.5, on the first --pairs validation pairs). neural-style-pt runs
 with its defaults on our VGG-19 converted to torchvision's layout (`-disable_check`), saving every
-`--every` iterations (each snapshot is timed as it appears); ours runs once per iteration count.
+`--every` iterations (each snapshot is timed as it appears); ours runs once per iteration cap
+(`--ours`; none: the peer alone, for the long runs at its own 1,000 iterations and 512 px).
 
 It needs neural-style-pt in a virtualenv of its own (never a dependency of stylize):
 
     python3 -m venv .peers && .peers/bin/pip install neural-style==0.5.7
     python bench/neural_style.py --peer .peers/bin/python [--pairs 3] [--size 256] [--json out.json]
+    python bench/neural_style.py --peer .peers/bin/python --size 512 --iterations 1000 --every 100 \
+        --ours --pairs 6 [--start 3] --json peer.json
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import arguments, score, validation_pairs, write_json
 
 BAR = {"style": 0.2, "content": 0.5}
-#: our settings to time: (label, extra options, iteration counts)
-OURS = [("stylize defaults", [], [30, 50, 100])]
+OURS = "stylize defaults"
 
 
 def vgg_in_torchvision_layout(path: Path) -> None:
@@ -87,23 +89,30 @@ def main() -> None:
     parser.add_argument("--peer", required=True, help="python of the virtualenv that has neural-style 0.5.7")
     parser.add_argument("--iterations", type=int, default=200, help="neural-style-pt's iterations")
     parser.add_argument("--every", type=int, default=10, help="neural-style-pt's snapshot interval")
+    parser.add_argument("--ours", type=int, nargs="*", default=[30, 50, 100],
+                        help="our iteration caps to time, each a run of its own (none: the peer only)")
+    parser.add_argument("--start", type=int, default=0, help="begin at this pair: split a long run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="stylize-peers-"))
     model = work / "vgg19-stylize.pth"  # "19" in the name: neural-style-pt picks its VGG-19 layout by it
     vgg_in_torchvision_layout(model)
     results: dict[str, list[list[dict[str, float]]]] = {"neural-style-pt defaults": []}
-    results.update({label: [] for label, _, _ in OURS})
-    for i, (content, style) in enumerate(validation_pairs(args.pairs)):
+    if args.ours:
+        results[OURS] = []
+    pairs = validation_pairs(args.pairs)[args.start:]
+    for i, (content, style) in enumerate(pairs, args.start):
         runs = peer(args.peer, model, content, style, args.size, args.iterations, args.every, work / f"peer{i}")
         results["neural-style-pt defaults"].append(runs)
-        for label, options, counts in OURS:
-            results[label].append([ours(options, content, style, args.size, n, work / f"ours{i}_{n}.png")
-                                   for n in counts])
+        if args.ours:
+            results[OURS].append([ours([], content, style, args.size, n, work / f"ours{i}_{n}.png")
+                                  for n in args.ours])
         for label, per_pair in results.items():
             for r in per_pair[-1]:
                 print(f"  {content.name} x {style.name}: {label:26} {r['iterations']:4} it {r['seconds']:6.1f} s "
-                      f"style {r['style']:.3f} content {r['content']:.3f}", file=sys.stderr)
-    print(f"\ngatys at {args.size} px, {args.pairs} validation pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
+                      f"style {r['style']:.3f} content {r['content']:.3f}", file=sys.stderr, flush=True)
+        write_json(args.json, {"size": args.size, "start": args.start, "pairs": [[str(c), str(s)] for c, s in pairs],
+                               "bar": BAR, "results": results})
+    print(f"\ngatys at {args.size} px, {len(pairs)} validation pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
           "content <= 0.5; seconds include start-up")
     print(f"{'run':26} {'iterations':>10} {'seconds':>8} {'style':>7} {'content':>8}  time to the bar, per pair")
     table = []
@@ -118,7 +127,8 @@ def main() -> None:
             tail = ", ".join("never" if t is None else f"{t:.0f} s" for t in times) if j == 0 else ""
             print(f"{label:26} {n:10} {row['seconds']:8.1f} {row['style']:7.3f} {row['content']:8.3f}"
                   f"  {tail}")
-    write_json(args.json, {"size": args.size, "bar": BAR, "results": results, "table": table})
+    write_json(args.json, {"size": args.size, "start": args.start, "pairs": [[str(c), str(s)] for c, s in pairs],
+                           "bar": BAR, "results": results, "table": table})
 
 
 if __name__ == "__main__":
