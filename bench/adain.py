@@ -15,7 +15,8 @@ Speed (--speed), each measurement in its own process so its peak RSS is its own:
 - adain N reencode: the same with the style encoded again for every photo
 - train 128: seconds per train-decoder step (crop 128, batch 8, style stats cached)
 - gpu: images/s at 512 px, batch 8, in fp32, fp16 and bf16 with each one's PSNR against fp32,
-  and train-decoder steps/s at 256 px crops, when a CUDA device is present
+  and train-decoder's training images/s at 256 px crops by batch and memory layout, compiled at
+  the fastest, when a CUDA device is present
 
 STYLIZE_IMAGES points at another copy of ../shared/images (scripts/gpu_kit.py packs one into .kit/).
 
@@ -40,6 +41,8 @@ GRID = [("chelsea.png", "the_resevoir_at_poitiers.jpg"), ("rocket.jpg", "woman_w
 SPEED_PHOTOS = ("chicago.jpg", "golden_gate.jpg", "cornell.jpg", "sailboat.jpg", "avril.jpg", "flowers.jpg",
                 "astronaut.png", "lenna.jpg")
 SPEED_STYLE = "the_resevoir_at_poitiers.jpg"
+#: training batches the GPU measurement tries (the paper's 8, and what a large card has room for)
+TRAIN_BATCHES = (8, 16, 32, 64)
 SPEED = ["adain512reuse", "adain512reencode", "adain1024reuse", "adain1024reencode", "train128", "gpu"]
 
 
@@ -106,10 +109,37 @@ def speed_one(what: str) -> dict[str, object]:
         return train_speed(torch.device("cpu"), 128, steps=6)
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device"}
-    return {**gpu_inference(IMAGES / "style" / SPEED_STYLE, photos[0]),
-            # the recipe .kit/train.sh runs (both identity losses on), in bf16 and in fp32
-            **{f"train256_{p}": train_speed(torch.device("cuda"), 256, 20, p, identity_weight=1e7,
-                                            feature_identity_weight=1e5) for p in ("bf16", "fp32")}}
+    return {**gpu_inference(IMAGES / "style" / SPEED_STYLE, photos[0]), **gpu_training()}  # type: ignore[dict-item]
+
+
+def gpu_training(device: str = "cuda", crop: int = 256, steps: int = 20,
+                 batches: tuple[int, ...] = TRAIN_BATCHES) -> dict[str, dict[str, float]]:
+    """Training images/s of the recipe .kit/train.sh runs (bf16, both identity losses) by batch and
+    memory layout, then compiled at the fastest of those; fp32 at the first batch for reference."""
+    import os
+
+    import torch
+
+    where, recipe = torch.device(device), {"identity_weight": 1e7, "feature_identity_weight": 1e5}
+    result: dict[str, dict[str, float]] = {}
+    layouts = {"": "0", "_channels_last": "1"}
+    for suffix, flag in layouts.items():
+        os.environ["STYLIZE_CHANNELS_LAST"] = flag  # read when the recipe builds its networks
+        for batch in batches:
+            row = result[f"train{crop}_bf16_batch{batch}{suffix}"] = {
+                **train_speed(where, crop, steps, "bf16", batch=batch, **recipe), "batch": batch,
+                "channels_last": int(flag)}
+            if where.type == "cuda":
+                row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+                torch.cuda.reset_peak_memory_stats()
+    best = max(result, key=lambda k: result[k]["images_per_s"])
+    os.environ["STYLIZE_CHANNELS_LAST"] = str(int(result[best]["channels_last"]))
+    batch = int(result[best]["batch"])
+    result[f"{best}_compiled"] = {**train_speed(where, crop, steps, "bf16", batch=batch, compile=True, **recipe),
+                                  "batch": batch}
+    os.environ.pop("STYLIZE_CHANNELS_LAST")
+    result[f"train{crop}_fp32_batch{batches[0]}"] = train_speed(where, crop, steps, "fp32", batch=batches[0], **recipe)
+    return result
 
 
 def gpu_inference(style: Path, photo, device: str = "cuda",  # type: ignore[no-untyped-def]
@@ -143,42 +173,41 @@ def gpu_inference(style: Path, photo, device: str = "cuda",  # type: ignore[no-u
     return result
 
 
-def train_speed(device, crop: int, steps: int,  # type: ignore[no-untyped-def]
-                precision: str = "fp32", **weights: float) -> dict[str, float]:
-    """Seconds per training step itself, style statistics already cached (the steady state)."""
+def train_speed(device, crop: int, steps: int, precision: str = "fp32",  # type: ignore[no-untyped-def]
+                batch: int = 8, compile: bool = False, **weights: float) -> dict[str, float]:
+    """train-decoder's own step on the --speed photos and painting: photos resident on the device,
+    losses read back as the loop reads them; timed after warm-up steps (the compiler, the painting's
+    statistics), so the steady state of a long run."""
     import random
+    import tempfile
 
     import torch
 
-    from stylize_cli.devices import autocast
-    from stylize_cli.layers import ADAIN_STYLE_LAYERS
-    from stylize_cli.models.adain import Decoder, Encoder
-    from stylize_cli.models.vgg import load_vgg19
-    from stylize_cli.ops import mean_std
-    from stylize_cli.train.adain import losses
+    from stylize_cli.train.adain import AdainRecipe
+    from stylize_cli.train.data import Photos, image_files
     from stylize_cli.train.decoder_state import TrainDecoderConfig
+    from stylize_cli.train.loop import read
 
-    config = TrainDecoderConfig("", "", crop=crop, **weights)  # type: ignore[arg-type]
-    encoder, decoder = Encoder(load_vgg19(device)).to(device), Decoder().to(device)
-    opt = torch.optim.Adam(decoder.parameters(), lr=1e-4)
-    g = torch.Generator().manual_seed(0)
-    content = torch.rand(8, 3, crop, crop, generator=g).to(device)
-    with torch.no_grad():
-        feats = encoder(torch.rand(8, 3, 256, 256, generator=g).to(device), ADAIN_STYLE_LAYERS)
-    style = {k: mean_std(v) for k, v in feats.items()}
-    random.seed(0)
-    times = []
-    for _ in range(steps):
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, names in (("content", SPEED_PHOTOS), ("style", [SPEED_STYLE])):
+            (Path(tmp) / kind).mkdir()
+            for name in names:
+                (Path(tmp) / kind / name).symlink_to(IMAGES / kind / name)
+        config = TrainDecoderConfig(f"{tmp}/content", f"{tmp}/style", crop=crop, batch=batch, precision=precision,
+                                    compile=compile, **weights)  # type: ignore[arg-type]
+        photos = Photos(image_files(config.content_dir, "content"), crop, print, shorter=2 * crop, device=device)
+        recipe = AdainRecipe(config, device, photos, None, Path(tmp) / "speed.pt", lambda _: None)
+        rng = random.Random(0)
+        for _ in range(3):
+            read(recipe.step(rng))
+        sync()
         start = time.perf_counter()
-        with autocast(device, precision):
-            values = losses(encoder, decoder, content, style, config)
-        opt.zero_grad()
-        values["total"].backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return {"seconds_per_step": statistics.median(times[1:])}
+        for _ in range(steps):
+            read(recipe.step(rng))
+        sync()
+    seconds = (time.perf_counter() - start) / steps
+    return {"seconds_per_step": seconds, "images_per_s": round(batch / seconds, 1)}
 
 
 def main() -> None:
@@ -205,9 +234,9 @@ def main() -> None:
         for what, r in speed.items():
             value = r.get("seconds", r.get("seconds_per_step", r.get("images_per_s", r.get("skipped"))))
             print(f"{what:20} {value!s:>18.18} {r['peak_rss_mb']:12.0f}")
-            for name in ("fp32", "fp16", "bf16", "train256_bf16", "train256_fp32"):
-                if name in r:
-                    print(f"  {name:18} {json.dumps(r[name])}")
+            for name, value in r.items():
+                if isinstance(value, dict):
+                    print(f"  {name:36} {json.dumps(value)}")
         report["speed"] = speed
     write_json(args.json, report)
 

@@ -12,7 +12,9 @@ the few images bench/adain.py measures GPU speed on, and `.kit/train.sh`, the co
 run there from the repository root (train for TRAIN_SECONDS, then the GPU bench). The
 images travel unchanged: nothing is re-encoded.
 
-On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh` (`ARCH=sanet ...` for SANet). The
+On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh` (`ARCH=sanet ...` for SANet;
+`BATCH`, `COMPILE=1`, `STYLIZE_CHANNELS_LAST=1` for the card's throughput, `BENCH_FIRST=1` to
+measure those first: see train.sh). The
 decoder comes back as $OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too); measure
 it with bench/adain.py and ship it with scripts/ship_decoder.py.
 """
@@ -39,24 +41,30 @@ TRAIN_SH = """#!/bin/bash
 # (256 px crops, bf16 autocast, both identity losses). ARCH=sanet continues the shipped SANet
 # instead, with its own losses (IEST's too where SANET_ARGS adds --contrastive / --external).
 # Stops itself with SIGTERM after TRAIN_SECONDS (train-decoder then saves and exits 130).
+# BATCH (default 8, the paper's) and COMPILE=1 (torch.compile) set the step; STYLIZE_CHANNELS_LAST=1
+# runs the networks channels-last. Which of them pays on this card: BENCH_FIRST=1 measures training
+# images/s by batch and layout (and compiled) before training, SKIP_TRAIN=1 only measures.
 # TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
 #   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
 export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
 OUT=${OUT:-out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision as tv; print(torch.__version__, tv.__version__, torch.cuda.is_available())'
+# GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32; training images/s.
+bench() { STYLIZE_IMAGES=.kit/images timeout 300 python3 bench/adain.py --speed --only gpu \\
+  --json "$OUT/gpu_bench.json"; }
+[ -z "$BENCH_FIRST$SKIP_TRAIN" ] || bench
+[ -z "$SKIP_TRAIN" ] || exit 0
 if [ "${ARCH:-adain}" = sanet ]; then LOSSES="--arch sanet $SANET_ARGS"
 else LOSSES="--identity-weight 1e7 --feature-identity-weight 1e5"; fi
 timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume "${RESUME:-shipped}" \\
   --crop 256 --style-size 256 $LOSSES --precision bf16 --device cuda --save-every 1000 \\
-  $TRAIN_ARGS > "$OUT/train.log" 2>&1
+  --batch "${BATCH:-8}" ${COMPILE:+--compile} $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
 [ -n "$KEEP_FULL" ] || rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state; gpu.decoder.pt holds the weights
-# GPU numbers: images/s at 512 px batch 8 per precision with PSNR vs fp32, training steps/s.
-[ -n "$SKIP_BENCH" ] || STYLIZE_IMAGES=.kit/images timeout 120 python3 bench/adain.py --speed --only gpu \\
-  --json "$OUT/gpu_bench.json"
+[ -n "$SKIP_BENCH$BENCH_FIRST" ] || bench
 """
 
 

@@ -44,7 +44,12 @@ def test_auto_precision_by_device_and_method(monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_precision("auto", cpu, "adain") == "fp32"
     assert resolve_precision("auto", cuda, "adain") == "bf16" and resolve_precision("auto", cuda, "cin") == "fp32"
     assert resolve_precision("auto", mps, "sanet") == "fp32"
+    monkeypatch.delenv("STYLIZE_CHANNELS_LAST", raising=False)
     assert memory_format(cpu) == torch.channels_last and memory_format(cuda) == torch.contiguous_format
+    monkeypatch.setenv("STYLIZE_CHANNELS_LAST", "1")
+    assert memory_format(cuda) == torch.channels_last
+    monkeypatch.setenv("STYLIZE_CHANNELS_LAST", "0")
+    assert memory_format(cpu) == torch.contiguous_format
 
 
 @pytest.mark.parametrize("method", ["adain", "sanet"])

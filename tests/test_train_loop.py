@@ -68,3 +68,12 @@ def test_a_non_finite_loss_leaves_the_weights_and_a_run_of_them_stops() -> None:
     with pytest.raises(StylizeError, match=f"not finite for {MAX_NONFINITE} steps in a row .* step 3"):
         train(step, record=record, steps=100, save=lambda r: saved.append(r.steps), save_every=1000, stage="t")
     assert saved == []  # nothing past step 3 was written over the last good checkpoint
+
+
+def test_a_steps_losses_are_read_back_by_name_in_one_go() -> None:
+    from stylize_cli.train.loop import read
+
+    losses = {"content": torch.tensor(2.5), "style": torch.tensor([0.25], dtype=torch.bfloat16),
+              "total": torch.tensor(3.0, requires_grad=True) * 1}
+    assert read(losses) == {"content": 2.5, "style": 0.25, "total": 3.0}
+    assert list(read(losses)) == ["content", "style", "total"]

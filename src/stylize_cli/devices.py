@@ -103,8 +103,11 @@ def resolve_precision(precision: str | None, device: torch.device, method: str =
 
 def memory_format(device: torch.device | str) -> torch.memory_format:
     """Channels-last on a CPU, where oneDNN's convolutions run it faster in fp32 and in bf16
-    (bench/precision.py); the default layout elsewhere (not measured on GPUs here)."""
-    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+    (bench/precision.py); the default layout elsewhere until a GPU measures otherwise
+    (bench/adain.py --speed). STYLIZE_CHANNELS_LAST=1 or 0 overrides it on every device."""
+    forced = os.environ.get("STYLIZE_CHANNELS_LAST", "").strip()
+    last = forced == "1" if forced in ("0", "1") else torch.device(device).type == "cpu"
+    return torch.channels_last if last else torch.contiguous_format
 
 
 def working(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -81,7 +81,8 @@ def cli(debug: bool) -> None:
     Environment: STYLIZE_CACHE (downloaded weights), STYLIZE_DATA (your styles),
     STYLIZE_MIRROR (folder or URL tried first), STYLIZE_OFFLINE=1 (never use
     the network), STYLIZE_MAX_PIXELS (decompression-bomb limit, default 100 Mpx),
-    STYLIZE_CPU_BF16=0/1 (override the processor's bf16 detection).
+    STYLIZE_CPU_BF16=0/1 (override the processor's bf16 detection),
+    STYLIZE_CHANNELS_LAST=0/1 (the networks' memory layout).
     """
 
 

@@ -157,6 +157,10 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="auto: bf16 autocast on GPUs and on CPUs with bf16 instructions (about 1.5x the steps), "
                    "fp32 elsewhere.")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the networks and losses: the first step waits a minute or more for the "
+                   "compiler, later ones run fused kernels (pays on a GPU for long runs; measure it with "
+                   "bench/adain.py --speed).")
 @click.option("--normalise/--raw-vgg", default=False, show_default=True,
               help="Rescale the encoder's channels to mean 1 over the photos (the scale the paper's "
                    "style weight assumes), or keep the raw Caffe VGG-19 (measured to train better).")
@@ -169,7 +173,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
                   style_size: int, batch: int, lr: float, arch: str, style_weight: float | None,
                   identity_weight: float | None, hatching_weight: float, feature_identity_weight: float | None,
                   contrastive_weight: float,
-                  external_weight: float, from_adain: bool, precision: str,
+                  external_weight: float, from_adain: bool, precision: str, compile_: bool,
                   normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
     """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017), or with --arch sanet
     SANet's attention and decoder (Park & Lee 2019; IEST's losses with --contrastive, --external).
@@ -191,7 +195,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
                                 identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
                                 hatching_weight=hatching_weight, contrastive_weight=contrastive_weight,
                                 external_weight=external_weight, from_adain=from_adain,
-                                precision=precision, normalise=normalise, seed=seed,
+                                precision=precision, compile=compile_, normalise=normalise, seed=seed,
                                 save_every=save_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with ProgressBar(disable=quiet) as bar:

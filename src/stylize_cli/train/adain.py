@@ -153,6 +153,7 @@ class AdainRecipe:
             if previous.optimizer is not None:
                 self.opt.load_state_dict(previous.optimizer)
         self.optimizers = [self.opt]
+        self.losses = torch.compile(losses) if config.compile else losses
         self.settings = {"identity_weight": config.identity_weight,
                          "feature_identity_weight": config.feature_identity_weight,
                          "hatching_weight": config.hatching_weight,
@@ -163,7 +164,7 @@ class AdainRecipe:
         content = working(self.photos.batch(config.batch, rng), device)
         style = self.paintings.batch(config.batch, rng, self.encoder, device)
         with autocast(device, config.precision):
-            values = losses(self.encoder, self.decoder, content, style, config)
+            values = self.losses(self.encoder, self.decoder, content, style, config)
         descend(self.opt, values["total"])
         return values
 

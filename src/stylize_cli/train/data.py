@@ -53,10 +53,15 @@ def load_small(path: Path, *, shorter: int | None = None, longer: int | None = N
 
 
 class Photos:
-    """Content photos in memory; batches of random crops (flipped half the time) as float 0..1."""
+    """Content photos in memory; batches of random crops (flipped half the time) as float 0..1.
+
+    With a `device` the photos live in its memory where they fit, so a GPU crops its own batches
+    instead of waiting each step for a copy from the host; where they do not fit they stay in RAM.
+    """
 
     def __init__(self, files: list[Path], crop: int, warn: Callable[[str], None], *,
-                 shorter: int | None = None, longer: int | None = None) -> None:
+                 shorter: int | None = None, longer: int | None = None,
+                 device: torch.device | None = None) -> None:
         self.crop = crop
         loaded = [load_small(p, shorter=shorter, longer=longer) for p in files]
         self.images = [im for im in loaded if im is not None]
@@ -64,6 +69,12 @@ class Photos:
             warn(f"{len(files) - len(self.images)} unreadable image(s) skipped, {len(self.images)} used")
         if not self.images:
             raise InputError(f"no readable photos among the {len(files)} given")
+        if device is not None and device.type != "cpu":
+            try:
+                self.images = [im.to(device) for im in self.images]
+            except torch.OutOfMemoryError:
+                self.images = [im.cpu() for im in self.images]
+                warn(f"the photos do not fit in {device}'s memory; they stay in RAM")
 
     def batch(self, n: int, rng: random.Random) -> torch.Tensor:
         picks = rng.sample(self.images, n) if n <= len(self.images) else rng.choices(self.images, k=n)

@@ -62,8 +62,11 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     if previous is not None and previous.arch != config.arch:
         raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with arch {previous.arch}")
     log("decoding the photos into memory")
-    photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop)
-    recipe = _recipe(config.arch)(config, device, photos, previous, out, log)
+    photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop,
+                    device=device)
+    with torch.random.fork_rng(devices=[]):  # the same seed, the same fresh networks; the caller's RNG untouched
+        torch.manual_seed(config.seed)
+        recipe = _recipe(config.arch)(config, device, photos, previous, out, log)
     record = previous.record if previous is not None else Record()
     record.config = asdict(config)  # this run's settings; the phases keep each earlier run's
     if previous is not None:

@@ -58,6 +58,9 @@ class TrainDecoderConfig:
     from_adain: bool = True
     #: auto: bf16 autocast on CUDA and on CPUs with bf16 instructions, fp32 elsewhere (devices.py)
     precision: str = "auto"
+    #: torch.compile each step's losses (the networks with them): the first step waits for the
+    #: compiler, the rest run fused kernels; bench/adain.py --speed measures whether that pays
+    compile: bool = False
     #: Rescale the encoder's channels to mean 1 (see models/adain.py). Off by default: the raw VGG
     #: trained better (bench/README.md, 'Figures behind defaults').
     normalise: bool = False

@@ -29,17 +29,25 @@ MAX_NONFINITE = 20  #: steps in a row whose loss is not finite before a run give
 def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> bool:
     """One optimiser step on `loss`, unless the loss or a gradient is not finite: then the weights stay
     as they were. A batch the losses cannot score (a NaN, an overflow) must not make the weights NaN,
-    which every later checkpoint would keep. Returns whether it stepped."""
+    which every later checkpoint would keep. Returns whether it stepped.
+
+    The check reads one flag back from the device, not one per tensor: on a GPU each read waits for
+    the work queued before it, and a read per parameter kept the card idle between small kernels.
+    """
     optimizer.zero_grad(set_to_none=True)
-    if not torch.isfinite(loss.detach()):
-        return False
     loss.backward()
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-    if not all(torch.isfinite(g).all() for g in grads):
+    if not torch.stack([torch.isfinite(loss.detach()).all(), *(torch.isfinite(g).all() for g in grads)]).all():
         optimizer.zero_grad(set_to_none=True)
         return False
     optimizer.step()
     return True
+
+
+def read(losses: dict[str, torch.Tensor]) -> dict[str, float]:
+    """A step's losses as numbers, read back from the device in one transfer (see `descend`)."""
+    values = torch.stack([v.detach().float().reshape(()) for v in losses.values()]).tolist()
+    return dict(zip(losses, values, strict=True))
 
 
 @dataclass
@@ -119,7 +127,7 @@ def train(step: Callable[[int], dict[str, torch.Tensor]], *, record: Record, ste
         try:
             bad = 0
             for n in range(record.steps + 1, steps + 1):
-                losses = {k: v.detach().item() for k, v in step(n).items()}
+                losses = read(step(n))
                 finished = n
                 bad = 0 if all(map(math.isfinite, losses.values())) else bad + 1  # `descend` skipped it
                 if bad >= MAX_NONFINITE:

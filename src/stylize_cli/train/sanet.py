@@ -177,7 +177,8 @@ class SanetRecipe:
                  previous: DecoderCheckpoint | None, out: Path, log: Callable[[str], None]) -> None:
         self.config, self.device, self.photos = config, device, photos
         log("decoding the paintings into memory")
-        self.paintings = Photos(image_files(config.style_dir, "style"), config.crop, log, shorter=config.style_size)
+        self.paintings = Photos(image_files(config.style_dir, "style"), config.crop, log, shorter=config.style_size,
+                                device=device)
         encoder = Encoder(load_vgg19(device), last=DEEP_LAYER).to(device)
         if previous is None:
             rng = random.Random(config.seed)
@@ -202,6 +203,7 @@ class SanetRecipe:
         else:
             self._resume(previous)
         self.optimizers = [o for o in (self.opt, self.opt_critic) if o is not None]
+        self.losses = torch.compile(self.trainee.losses) if config.compile else self.trainee.losses
         log(f"{len(photos.images)} photos, {len(self.paintings.images)} paintings")
         self.settings = {"arch": "sanet", "style_weight": config.style_weight,
                          "identity_weight": config.identity_weight,
@@ -227,7 +229,7 @@ class SanetRecipe:
         content = working(self.photos.batch(half, rng), device)
         style = working(self.paintings.batch(half, rng), device)
         with autocast(device, config.precision):
-            values, stylized = self.trainee.losses(content, style, self.critic)
+            values, stylized = self.losses(content, style, self.critic)
         descend(self.opt, values["total"])
         if self.critic is not None and self.opt_critic is not None:
             with autocast(device, config.precision):
