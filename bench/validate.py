@@ -14,6 +14,7 @@ experiment kept here, not a method: adain's decoder on Exact Feature Distributio
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -62,13 +63,21 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
             continue
+        claim = target.with_suffix(".claim")
+        if not claimed(claim):
+            print(f"{method} {i + 1}/{len(pairs)}: another process is measuring it; left to that one",
+                  file=sys.stderr, flush=True)
+            continue
         began = time.perf_counter()
-        if method == "photos":
-            target = Path(photo)
-        elif method == "efdm":
-            save_image(efdm(photo, painting, size, **options), target)
-        else:
-            save_image(Stylizer(painting, method=method, size=size, device="cpu", **options)(photo), target)
+        try:
+            if method == "photos":
+                target = Path(photo)
+            elif method == "efdm":
+                save_image(efdm(photo, painting, size, **options), target)
+            else:
+                save_image(Stylizer(painting, method=method, size=size, device="cpu", **options)(photo), target)
+        finally:
+            claim.unlink(missing_ok=True)
         seconds = time.perf_counter() - began
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
                      **score(photo, painting, target, size)})
@@ -77,6 +86,25 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {rows[-1]['style']:.3f} "
               f"content {rows[-1]['content']:.3f} hatching {rows[-1]['hatching']:.1f}", file=sys.stderr, flush=True)
     return rows
+
+
+def claimed(claim: Path) -> bool:
+    """Whether this process may measure a pair: two processes splitting a run with --start would
+    otherwise both measure the pair one of them is on when the other catches up. A claim whose
+    process has died (a run stopped) is taken over."""
+    try:
+        with open(claim, "x") as f:
+            f.write(str(os.getpid()))
+        return True
+    except FileExistsError:
+        try:
+            os.kill(int(claim.read_text()), 0)
+            return False
+        except PermissionError:  # alive, another user's
+            return False
+        except (ProcessLookupError, ValueError, FileNotFoundError):
+            claim.write_text(str(os.getpid()))
+            return True
 
 
 def rescore(run: dict[str, Any], size: int) -> None:
