@@ -117,7 +117,8 @@ def score(photo: str | Path, painting: str | Path, result: str | Path, size: int
     from stylize_cli.evaluate import evaluate
 
     judged, = evaluate(photo, painting, [result], size=size, device="cpu")
-    return {"style": judged.style, "content": judged.content, "hatching": judged.hatching}
+    return {"style": judged.style, "content": judged.content, "hatching": judged.hatching,
+            "style_layers": judged.style_layers}
 
 
 def header() -> dict[str, str]:

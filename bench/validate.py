@@ -62,6 +62,10 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
+            if "style_layers" not in rows[-1]:  # measured before the judge gave it
+                rows[-1].update(score(photo, painting, rows[-1]["output"], size))
+                if method == "photos":
+                    rows[-1]["style_layers"] = layer_shares(photo, painting, size)
             continue
         claim = target.with_suffix(".claim")
         if not claimed(claim):
@@ -81,11 +85,24 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         seconds = time.perf_counter() - began
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
                      **score(photo, painting, target, size)})
+        if method == "photos":  # each layer's part in the style ratio's denominator, for the layers table
+            rows[-1]["style_layers"] = layer_shares(photo, painting, size)
         with open(log, "a") as f:
             f.write(json.dumps(rows[-1]) + "\n")
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {rows[-1]['style']:.3f} "
               f"content {rows[-1]['content']:.3f} hatching {rows[-1]['hatching']:.1f}", file=sys.stderr, flush=True)
     return rows
+
+
+def layer_shares(photo: str, painting: str, size: int) -> dict[str, float]:
+    """Each style layer's share of the photo's Gram distance to the painting, which the judge's style
+    ratio divides by: where that sum is one layer's, the ratio is that layer's alone."""
+    from stylize_cli.images import fit, load_image
+    from stylize_cli.losses import Judge
+    from stylize_cli.models.vgg import load_vgg19
+
+    judge = Judge(load_vgg19(), fit(load_image(photo).rgb, size), load_image(painting).rgb)
+    return {k: v / judge.style_scale for k, v in judge.style_scales.items()}
 
 
 def claimed(claim: Path) -> bool:
@@ -108,14 +125,13 @@ def claimed(claim: Path) -> bool:
 
 
 def rescore(run: dict[str, Any], size: int) -> None:
-    """The run's hatching figures again from its saved outputs (style and content do not change)."""
-    from stylize_cli.evaluate import as_judged, flat_patches, hatching
-    from stylize_cli.images import fit, load_image
-
+    """The run's figures again from its saved outputs, with the judge as it is now (the hatching
+    measure changed once; the style ratio by layer came later)."""
     for row in run["pairs"]:
-        photo = fit(load_image(row["photo"]).rgb, size)
-        row["hatching"] = hatching(as_judged(row["output"], photo, size), flat_patches(photo))
-    run["hatching"] = summary([r["hatching"] for r in run["pairs"]])
+        row.update(score(row["photo"], row["painting"], row["output"], size))
+        if run["method"] == "photos":
+            row["style_layers"] = layer_shares(row["photo"], row["painting"], size)
+    run.update({k: summary([r[k] for r in run["pairs"]]) for k in ("style", "content", "hatching")})
 
 
 def main() -> None:
@@ -134,7 +150,7 @@ def main() -> None:
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="runs measured before (validate.py --json files) to add to the table and crops")
     parser.add_argument("--rescore", action="store_true",
-                        help="score the --from-json runs' saved outputs for hatching again (the measure changed)")
+                        help="score the --from-json runs' saved outputs again (the judge gained figures)")
     args = parser.parse_args()
     runs = {name: RUNS[name] for name in args.runs}
     for setting in args.setting:
@@ -161,6 +177,13 @@ def main() -> None:
     print(table(["run", "style", "content", "hatching", "s per picture", "peak RSS"],
                 [[label, _three(r["style"]), _three(r["content"]), _three(r["hatching"], 1),
                   f"{r['seconds']['mean']:.2f}", f"{r['peak_mb']:.0f} MB"] for label, r in results.items()]))
+    layered = {label: r for label, r in results.items() if all("style_layers" in row for row in r["pairs"])}
+    if layered:
+        layers = list(next(iter(layered.values()))["pairs"][0]["style_layers"])
+        print("\nThe style ratio layer by layer (mean over the pairs; for photos, each layer's share of the "
+              "photo's distance, which the ratio divides by)\n")
+        print(table(["run", *layers], [[label, *(sum(row["style_layers"][k] for row in r["pairs"]) / len(r["pairs"])
+                                                 for k in layers)] for label, r in layered.items()]))
     write_json(args.json, {"size": args.size, "pairs": [[str(p), str(s)] for p, s in pairs], "runs": results})
     if args.crops:
         crops(results, args.crops)

@@ -49,6 +49,8 @@ def test_eval_command_table_json_and_a_missing_result(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert {"result", "style", "content", "hatching"} <= set(record) and record["style"] == pytest.approx(1.0)
+    assert list(record["style_layers"]) == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    assert all(r == pytest.approx(1.0) for r in record["style_layers"].values())  # the photo, layer by layer
     table = subprocess.run([*cli, str(PHOTOS[0]), str(PAINTING), str(PAINTING), "--size", "128"],
                            check=False, capture_output=True, text=True)
     assert table.returncode == 0 and "hatching" in table.stdout and PAINTING.name in table.stdout

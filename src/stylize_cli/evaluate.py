@@ -3,7 +3,8 @@
 `style` and `content` are the judge's ratios (`losses.judge`): the Gram distance to the painting at
 relu1_1..relu5_1 relative to the photo's own, and the relu4_2 distance to the photo relative to the
 painting's. Lower is closer, so the photo itself scores style 1 and the painting content 1; neither
-is a goal alone (the photo is perfect content, the painting perfect style).
+is a goal alone (the photo is perfect content, the painting perfect style). `style_layers` gives the
+style ratio layer by layer: the sum is mostly relu4_1's, blind to colour and fine texture.
 
 `hatching` measures periodic texture where the photo is flat (skies, walls): an undertrained
 decoder paints the same evenly spaced strokes into every flat region, whatever the painting. The
@@ -16,7 +17,7 @@ streaks 3 and more; a painting's own regular pattern (Mondrian's grid) scores hi
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ class Score:
     style: float  #: Gram distance to the painting relative to the photo's; lower is closer
     content: float  #: relu4_2 distance to the photo relative to the painting's; lower is closer
     hatching: float  #: grey levels of the strongest periodic texture in the photo's flat regions
+    #: each style layer's Gram distance relative to the photo's there; `style` sums the distances,
+    #: so the layer with the largest Gram entries (relu4_1) all but decides it
+    style_layers: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +67,8 @@ def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.P
     for path in paths:
         out = as_judged(path, content, size)
         ratios = judge(out)
-        scores.append(Score(str(Path(path)), ratios["style_ratio"], ratios["content_ratio"], hatching(out, flat)))
+        scores.append(Score(str(Path(path)), ratios["style_ratio"], ratios["content_ratio"], hatching(out, flat),
+                            ratios["style_layers"]))
     return scores
 
 

@@ -8,6 +8,8 @@ style weight mean the same thing at every layer and every image size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -50,9 +52,14 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).mean() + dy.pow(2).mean()
 
 
+def gram_distances(feats: dict[str, torch.Tensor], grams: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Summed squared difference of the features' Gram matrices to target Grams, per target layer."""
+    return {k: float(((ops.gram(feats[k]) - g) ** 2).sum()) for k, g in grams.items()}
+
+
 def gram_distance(feats: dict[str, torch.Tensor], grams: dict[str, torch.Tensor]) -> float:
     """Summed squared difference of the features' Gram matrices to target Grams, over the targets' layers."""
-    return float(sum(((ops.gram(feats[k]) - g) ** 2).sum() for k, g in grams.items()))
+    return sum(gram_distances(feats, grams).values())
 
 
 @torch.no_grad()
@@ -76,6 +83,11 @@ class Judge:
     relu1_1..relu5_1), over that of the content image; the style resized so its long side
     matches the output's. content_ratio: mean squared relu4_2 distance of the output to the
     content, over that of the style image itself resized to the content's shape.
+
+    The sum is dominated by the layer whose Gram entries are largest (relu4_1 on this VGG-19), so
+    style_layers gives each layer's own ratio as well: a result can score a low style_ratio with
+    its colours and fine texture (relu1_1, relu2_1) still the photo's (bench/README.md, "What the
+    style ratio measures").
     """
 
     LAYERS = (*GRAM_STYLE_LAYERS, GRAM_CONTENT_LAYER)
@@ -89,20 +101,23 @@ class Judge:
         self.grams = {k: ops.gram(at_scale[k]) for k in GRAM_STYLE_LAYERS}
         photo = vgg(content, self.LAYERS)
         self.content = photo[GRAM_CONTENT_LAYER]
-        self.style_scale = gram_distance(photo, self.grams)
+        self.style_scales = gram_distances(photo, self.grams)
+        self.style_scale = sum(self.style_scales.values())
         painting = vgg(resize(style, self.hw), [GRAM_CONTENT_LAYER])[GRAM_CONTENT_LAYER]
         self.content_scale = float(((painting - self.content) ** 2).mean())
 
     @torch.no_grad()
-    def __call__(self, output: torch.Tensor) -> dict[str, float]:
+    def __call__(self, output: torch.Tensor) -> dict[str, Any]:
         from .images import resize
 
         feats = self.vgg(resize(output, self.hw), self.LAYERS)
-        return {"style_ratio": gram_distance(feats, self.grams) / self.style_scale,
-                "content_ratio": float(((feats[GRAM_CONTENT_LAYER] - self.content) ** 2).mean()) / self.content_scale}
+        distances = gram_distances(feats, self.grams)
+        return {"style_ratio": sum(distances.values()) / self.style_scale,
+                "content_ratio": float(((feats[GRAM_CONTENT_LAYER] - self.content) ** 2).mean()) / self.content_scale,
+                "style_layers": {k: d / self.style_scales[k] for k, d in distances.items()}}
 
 
-def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, Any]:
     """`Judge` for one output, at the output's size (the content resized to it)."""
     from .images import resize
 

@@ -32,7 +32,7 @@ def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> bool:
     which every later checkpoint would keep. Returns whether it stepped.
 
     The check reads one flag back from the device, not one per tensor: on a GPU each read waits for
-    the work queued before it, and a read per parameter kept the card idle between small kernels.
+    all the work queued before it, so a read per parameter made the host wait once per parameter.
     """
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
