@@ -72,7 +72,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own cache and no mirror/offline settings from the caller."""
     monkeypatch.setenv("STYLIZE_CACHE", str(tmp_path / "cache"))
-    for name in ("STYLIZE_MIRROR", "STYLIZE_OFFLINE", "STYLIZE_MAX_PIXELS", "STYLIZE_DEBUG", "STYLIZE_CPU_BF16"):
+    for name in ("STYLIZE_MIRROR", "STYLIZE_OFFLINE", "STYLIZE_MAX_PIXELS", "STYLIZE_DEBUG", "STYLIZE_CPU_BF16",
+                 "STYLIZE_CHANNELS_LAST"):
         monkeypatch.delenv(name, raising=False)
 
 
