@@ -24,7 +24,8 @@ def evaluate(photo: str, painting: str, results: tuple[str, ...], size: int, dev
 
     \b
     style     Gram distance to the painting (relu1_1..relu5_1), relative to the photo's own: the photo
-              scores 1, a perfect imitation 0
+              scores 1, a perfect imitation 0. The sum is almost all relu4_1's; --json adds
+              style_layers, each layer's own ratio (relu1_1, relu2_1: colour and fine texture)
     content   relu4_2 distance to the photo, relative to the painting's: the painting scores 1
     hatching  grey levels of the strongest periodic texture where the photo is flat (photos score
               under 2; visible streaks or a lattice in a sky 3 and more)
