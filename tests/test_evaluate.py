@@ -63,6 +63,10 @@ def test_eval_command_table_json_and_a_missing_result(tmp_path: Path) -> None:
         assert str(bad) in failed.stderr and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
     with pytest.raises(InputError, match=r"missing\.jpg"):
         evaluate(PHOTOS[0], PAINTING, [tmp_path / "missing.jpg"])
+    same = subprocess.run([*cli, str(PHOTOS[0]), str(PHOTOS[0]), str(PHOTOS[0]), "--size", "64"],
+                          check=False, capture_output=True, text=True)  # both ratios would divide by 0
+    assert same.returncode == 1 and "same picture" in same.stderr and str(PHOTOS[0]) in same.stderr
+    assert len(same.stderr.strip().splitlines()) == 1, same.stderr
 
 
 def test_results_of_another_size_are_judged_at_the_photos(tmp_path: Path) -> None:

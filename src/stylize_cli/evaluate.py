@@ -62,7 +62,10 @@ def evaluate(photo: ImageSource, painting: ImageSource, results: list[str | os.P
     content = fit(load_image(photo).rgb, size).to(dev)
     style = fit(load_image(painting).rgb, size).to(dev)
     flat = flat_patches(content)
-    judge = Judge(vgg, content, style)
+    try:
+        judge = Judge(vgg, content, style)
+    except InputError as error:
+        raise InputError(f"{photo}, {painting}: {error}") from None
     scores = []
     for path in paths:
         out = as_judged(path, content, size)

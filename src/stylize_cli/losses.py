@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import ops
+from .errors import InputError
 from .layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS
 from .models.vgg import VGG19
 from .ops import relative_error
@@ -105,6 +106,9 @@ class Judge:
         self.style_scale = sum(self.style_scales.values())
         painting = vgg(resize(style, self.hw), [GRAM_CONTENT_LAYER])[GRAM_CONTENT_LAYER]
         self.content_scale = float(((painting - self.content) ** 2).mean())
+        if not (self.style_scale and self.content_scale):  # each ratio is over the photo-painting distance
+            raise InputError("the photo and the painting are the same picture: the judge compares a result "
+                             "with each, so it needs two different ones")
 
     @torch.no_grad()
     def __call__(self, output: torch.Tensor) -> dict[str, Any]:
@@ -114,7 +118,8 @@ class Judge:
         distances = gram_distances(feats, self.grams)
         return {"style_ratio": sum(distances.values()) / self.style_scale,
                 "content_ratio": float(((feats[GRAM_CONTENT_LAYER] - self.content) ** 2).mean()) / self.content_scale,
-                "style_layers": {k: d / self.style_scales[k] for k, d in distances.items()}}
+                "style_layers": {k: d / self.style_scales[k] if self.style_scales[k] else 0.0
+                                 for k, d in distances.items()}}
 
 
 def judge(vgg: VGG19, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, Any]:
