@@ -100,6 +100,8 @@ def main() -> None:
     if args.ours:
         results[OURS] = []
     pairs = validation_pairs(args.pairs)[args.start:]
+    report = {"size": args.size, "start": args.start, "pairs": [[str(c), str(s)] for c, s in pairs], "bar": BAR,
+              "results": results}
     for i, (content, style) in enumerate(pairs, args.start):
         runs = peer(args.peer, model, content, style, args.size, args.iterations, args.every, work / f"peer{i}")
         results["neural-style-pt defaults"].append(runs)
@@ -110,8 +112,7 @@ def main() -> None:
             for r in per_pair[-1]:
                 print(f"  {content.name} x {style.name}: {label:26} {r['iterations']:4} it {r['seconds']:6.1f} s "
                       f"style {r['style']:.3f} content {r['content']:.3f}", file=sys.stderr, flush=True)
-        write_json(args.json, {"size": args.size, "start": args.start, "pairs": [[str(c), str(s)] for c, s in pairs],
-                               "bar": BAR, "results": results})
+        write_json(args.json, report)  # after every pair: a stopped run keeps what it measured
     print(f"\ngatys at {args.size} px, {len(pairs)} validation pairs, same VGG-19 and CPU; bar: style <= 0.2 and "
           "content <= 0.5; seconds include start-up")
     print(f"{'run':26} {'iterations':>10} {'seconds':>8} {'style':>7} {'content':>8}  time to the bar, per pair")
@@ -127,8 +128,7 @@ def main() -> None:
             tail = ", ".join("never" if t is None else f"{t:.0f} s" for t in times) if j == 0 else ""
             print(f"{label:26} {n:10} {row['seconds']:8.1f} {row['style']:7.3f} {row['content']:8.3f}"
                   f"  {tail}")
-    write_json(args.json, {"size": args.size, "start": args.start, "pairs": [[str(c), str(s)] for c, s in pairs],
-                           "bar": BAR, "results": results, "table": table})
+    write_json(args.json, {**report, "table": table})
 
 
 if __name__ == "__main__":

@@ -63,9 +63,7 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
             if "style_layers" not in rows[-1]:  # measured before the judge gave it
-                rows[-1].update(score(photo, painting, rows[-1]["output"], size))
-                if method == "photos":
-                    rows[-1]["style_layers"] = layer_shares(photo, painting, size)
+                rows[-1].update(judged(method, photo, painting, rows[-1]["output"], size))
             continue
         claim = target.with_suffix(".claim")
         if not claimed(claim):
@@ -84,14 +82,21 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
             claim.unlink(missing_ok=True)
         seconds = time.perf_counter() - began
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
-                     **score(photo, painting, target, size)})
-        if method == "photos":  # each layer's part in the style ratio's denominator, for the layers table
-            rows[-1]["style_layers"] = layer_shares(photo, painting, size)
+                     **judged(method, photo, painting, target, size)})
         with open(log, "a") as f:
             f.write(json.dumps(rows[-1]) + "\n")
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {rows[-1]['style']:.3f} "
               f"content {rows[-1]['content']:.3f} hatching {rows[-1]['hatching']:.1f}", file=sys.stderr, flush=True)
     return rows
+
+
+def judged(method: str, photo: str, painting: str, output: str | Path, size: int) -> dict[str, Any]:
+    """`score`'s figures for one output; for the photos run (whose layers all score 1) style_layers
+    holds each layer's part in the style ratio's denominator instead, for the layers table."""
+    figures = score(photo, painting, output, size)
+    if method == "photos":
+        figures["style_layers"] = layer_shares(photo, painting, size)
+    return figures
 
 
 def layer_shares(photo: str, painting: str, size: int) -> dict[str, float]:
@@ -128,9 +133,7 @@ def rescore(run: dict[str, Any], size: int) -> None:
     """The run's figures again from its saved outputs, with the judge as it is now (the hatching
     measure changed once; the style ratio by layer came later)."""
     for row in run["pairs"]:
-        row.update(score(row["photo"], row["painting"], row["output"], size))
-        if run["method"] == "photos":
-            row["style_layers"] = layer_shares(row["photo"], row["painting"], size)
+        row.update(judged(run["method"], row["photo"], row["painting"], row["output"], size))
     run.update({k: summary([r[k] for r in run["pairs"]]) for k in ("style", "content", "hatching")})
 
 
