@@ -62,8 +62,10 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         done = {(r["photo"], r["painting"]): r for r in map(json.loads, lines)}
         if (photo, painting) in done and (method == "photos" or target.is_file()):
             rows.append(done[photo, painting])
-            if "style_layers" not in rows[-1]:  # measured before the judge gave it
+            if "style_layers" not in rows[-1]:  # measured before the judge gave it: the last line counts
                 rows[-1].update(judged(method, photo, painting, rows[-1]["output"], size))
+                with open(log, "a") as f:
+                    f.write(json.dumps(rows[-1]) + "\n")
             continue
         claim = target.with_suffix(".claim")
         if not claimed(claim):
