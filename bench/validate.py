@@ -64,8 +64,7 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
             rows.append(done[photo, painting])
             if "style_layers" not in rows[-1]:  # measured before the judge gave it: the last line counts
                 rows[-1].update(judged(method, photo, painting, rows[-1]["output"], size))
-                with open(log, "a") as f:
-                    f.write(json.dumps(rows[-1]) + "\n")
+                append(log, rows[-1])
             continue
         claim = target.with_suffix(".claim")
         if not claimed(claim):
@@ -85,11 +84,16 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
         seconds = time.perf_counter() - began
         rows.append({"photo": photo, "painting": painting, "output": str(target), "seconds": seconds,
                      **judged(method, photo, painting, target, size)})
-        with open(log, "a") as f:
-            f.write(json.dumps(rows[-1]) + "\n")
+        append(log, rows[-1])
         print(f"{method} {i + 1}/{len(pairs)} {seconds:.1f} s style {rows[-1]['style']:.3f} "
               f"content {rows[-1]['content']:.3f} hatching {rows[-1]['hatching']:.1f}", file=sys.stderr, flush=True)
     return rows
+
+
+def append(log: Path, row: dict[str, Any]) -> None:
+    """One row more in a run's rows.jsonl; a pair's last line is the one a rerun reads."""
+    with open(log, "a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def judged(method: str, photo: str, painting: str, output: str | Path, size: int) -> dict[str, Any]:
