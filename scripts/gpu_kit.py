@@ -15,8 +15,9 @@ images travel unchanged: nothing is re-encoded.
 On the host: `OUT=out TRAIN_SECONDS=400 bash .kit/train.sh` (`ARCH=sanet ...` for SANet;
 `BATCH`, `COMPILE=1`, `STYLIZE_CHANNELS_LAST=1` for the card's throughput, `BENCH_FIRST=1` to
 measure those first: see train.sh). The
-decoder comes back as $OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too); measure
-it with bench/adain.py and ship it with scripts/ship_decoder.py.
+decoder comes back as $OUT/gpu.decoder.pt (KEEP_FULL=1 keeps the 40 MB checkpoint with Adam's state too,
+KEEP_EVERY=N the decoder of every N steps); judge it with bench/validate.py and ship it with
+scripts/ship_decoder.py.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ TRAIN_SH = """#!/bin/bash
 # BATCH (default 8, the paper's) and COMPILE=1 (torch.compile) set the step; STYLIZE_CHANNELS_LAST=1
 # runs the networks channels-last. Which of them pays on this card: BENCH_FIRST=1 measures training
 # images/s by batch and layout (and compiled) before training, SKIP_TRAIN=1 only measures.
+# KEEP_EVERY=N keeps the decoder of every N steps (a multiple of 1000) as $OUT/gpu.STEP.decoder.pt, to judge
+# a run at several points (7 MB each).
 # TRAIN_ARGS adds or overrides options (the last one given wins), e.g. a dry run here on the CPU:
 #   OUT=/tmp/kit TRAIN_SECONDS=90 TRAIN_ARGS="--device cpu --precision fp32 --crop 64" bash .kit/train.sh
 export PYTHONPATH="$PWD/.kit/site:$PWD/src" PYTHONUNBUFFERED=1
@@ -60,7 +63,8 @@ else LOSSES="--identity-weight 1e7 --feature-identity-weight 1e5"; fi
 timeout -s TERM "${TRAIN_SECONDS:-400}" python3 -m stylize_cli train-decoder \\
   --data-content .kit/photos --data-style .kit/paintings -o "$OUT/gpu.pt" --resume "${RESUME:-shipped}" \\
   --crop 256 --style-size 256 $LOSSES --precision bf16 --device cuda --save-every 1000 \\
-  --batch "${BATCH:-8}" ${COMPILE:+--compile} $TRAIN_ARGS > "$OUT/train.log" 2>&1
+  --batch "${BATCH:-8}" ${COMPILE:+--compile} ${KEEP_EVERY:+--keep-every $KEEP_EVERY} \\
+  $TRAIN_ARGS > "$OUT/train.log" 2>&1
 echo "train-decoder exit status $? (124 or 130: stopped by the time limit and saved)"
 tail -c 1500 "$OUT/train.log"; cat "$OUT/gpu.log.tsv"
 [ -n "$KEEP_FULL" ] || rm -f "$OUT/gpu.pt"  # 40 MB with Adam's state; gpu.decoder.pt holds the weights

@@ -151,11 +151,14 @@ def test_train_decoder_checkpoints_logs_and_resumes(tmp_path: Path, data: tuple[
     out.parent.mkdir()
     common = ["train-decoder", "--data-content", content, "--data-style", style, "-o", out,
               "--crop", "64", "--style-size", "64", "--batch", "2", "--device", "cpu", "--normalise", "-q"]
-    code, err = invoke(*common, "--steps", "3", "--save-every", "2")
+    code, err = invoke(*common, "--steps", "3", "--save-every", "2", "--keep-every", "2")
     assert code == 0, err
     assert "1 unreadable image(s) skipped, 3 used" in err
     first = torch.load(out, weights_only=True)
     assert first["steps"] == 3 and len(first["phases"]) == 1 and first["phases"][0]["to_step"] == 3
+    # --keep-every kept step 2's decoder beside the latest (step 3's, saved at the end, not a multiple)
+    assert sorted(p.name for p in out.parent.glob("*.decoder.pt")) == ["dec.2.decoder.pt", "dec.decoder.pt"]
+    assert torch.load(decoder_path(out, 2), weights_only=True)["steps"] == 2
 
     code, err = invoke(*common, "--steps", "3")  # the same -o again without --resume: refused
     assert code == 1 and "--resume" in err
@@ -236,6 +239,10 @@ def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> No
     code, err = invoke("train-decoder", "--data-content", tmp_path / "nope", "--data-style", style,
                        "-o", tmp_path / "d.pt", "--crop", "64")
     assert code == 1 and "nope: no such folder" in err and "Traceback" not in err
+    code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", tmp_path / "d.pt",
+                       "--save-every", "2", "--keep-every", "3")
+    assert code == 2 and "keep-every" in err and "multiple" in err and "Traceback" not in err
+    assert not (tmp_path / "d.pt").exists()
     bogus = tmp_path / "bogus.pt"
     bogus.write_bytes(b"not a checkpoint")
     code, err = invoke("train-decoder", "--data-content", content, "--data-style", style, "-o", tmp_path / "d.pt",

@@ -166,6 +166,9 @@ def _same_painting(name: str, painting: str) -> Style | None:
                    "style weight assumes), or keep the raw Caffe VGG-19 (measured to train better).")
 @click.option("--save-every", type=click.IntRange(1), default=200, show_default=True,
               help="Steps between checkpoints (one is also written at least every 10 minutes).")
+@click.option("--keep-every", type=click.IntRange(0), default=0, show_default=True,
+              help="Also keep the decoder of every this many steps as OUT.STEP.decoder.pt (a multiple of "
+                   "--save-every), to judge the run at several points with bench/validate.py.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -174,7 +177,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
                   identity_weight: float | None, hatching_weight: float, feature_identity_weight: float | None,
                   contrastive_weight: float,
                   external_weight: float, from_adain: bool, precision: str, compile_: bool,
-                  normalise: bool, save_every: int, seed: int, device: str, quiet: bool) -> None:
+                  normalise: bool, save_every: int, keep_every: int, seed: int, device: str, quiet: bool) -> None:
     """Train AdaIN's decoder for stylize's VGG-19 (Huang & Belongie 2017), or with --arch sanet
     SANet's attention and decoder (Park & Lee 2019; IEST's losses with --contrastive, --external).
 
@@ -196,7 +199,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
                                 hatching_weight=hatching_weight, contrastive_weight=contrastive_weight,
                                 external_weight=external_weight, from_adain=from_adain,
                                 precision=precision, compile=compile_, normalise=normalise, seed=seed,
-                                save_every=save_every)
+                                save_every=save_every, keep_every=keep_every)
     command = "stylize " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with ProgressBar(disable=quiet) as bar:
         try:

@@ -4,7 +4,8 @@ A run reads photos (decoded once, kept in memory as uint8 at twice the crop
 size), resumes from a checkpoint of its own architecture, records a phase,
 decays the learning rate as the AdaIN paper's code does, and leaves three
 files: OUT (resumable: fp32 weights and the optimisers' state), OUT.decoder.pt
-(fp16, what `--decoder` and the package take) and OUT.log.tsv (mean losses).
+(fp16, what `--decoder` and the package take) and OUT.log.tsv (mean losses); with
+keep_every, OUT.STEP.decoder.pt as well, since a run's best point is found afterwards.
 What differs, the networks, the data they need and one step's losses, is a
 `Recipe`: `train/adain.py` (AdaIN's decoder) and `train/sanet.py` (SANet's
 attention and decoder, with IEST's losses).
@@ -85,6 +86,8 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
         state = recipe.checkpoint(record)
         state.save_training(out)
         state.save_decoder(decoder_path(out))
+        if config.keep_every and record.steps % config.keep_every == 0:
+            state.save_decoder(decoder_path(out, record.steps))
         recipe.saved()
 
     return train(step, record=record, steps=config.steps, save=save, save_every=config.save_every,
@@ -96,8 +99,9 @@ def _recipe(arch: str) -> Callable[..., Recipe]:
     return SanetRecipe if arch == "sanet" else AdainRecipe
 
 
-def decoder_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".decoder.pt")
+def decoder_path(out: Path, step: int | None = None) -> Path:
+    """OUT.decoder.pt, the latest; OUT.STEP.decoder.pt, one kept by --keep-every."""
+    return out.with_name(f"{out.stem}{'' if step is None else f'.{step}'}.decoder.pt")
 
 
 def log_path(out: Path) -> Path:

@@ -66,6 +66,8 @@ class TrainDecoderConfig:
     normalise: bool = False
     seed: int = 0
     save_every: int = 200  #: steps between checkpoints (also at least every 10 minutes)
+    #: also keep the decoder of every this many steps (0: only the latest), to judge a run at several points
+    keep_every: int = 0
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -92,6 +94,9 @@ class TrainDecoderConfig:
                      "hatching_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
+        if self.keep_every < 0 or self.keep_every % self.save_every:
+            raise OptionError("keep_every", f"must be a multiple of the save interval ({self.save_every}), "
+                                            f"got {self.keep_every}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise OptionError("precision", f"{self.precision!r}: choose auto, fp32 or bf16")
 
