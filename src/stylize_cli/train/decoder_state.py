@@ -87,7 +87,7 @@ class TrainDecoderConfig:
                                        f"got {self.batch}")
         if self.crop < 64 or self.crop % 8:
             raise OptionError("crop", f"must be a multiple of 8 and at least 64, got {self.crop}")
-        for name, least in (("style_size", 64), ("steps", 1), ("batch", 1)):
+        for name, least in (("style_size", 64), ("steps", 1), ("batch", 1), ("save_every", 1)):
             if getattr(self, name) < least:
                 raise OptionError(name, f"must be at least {least}, got {getattr(self, name)}")
         for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight",
