@@ -95,8 +95,8 @@ class TrainDecoderConfig:
             if (getattr(self, name) or 0) < 0:
                 raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
         if self.keep_every < 0 or self.keep_every % self.save_every:
-            raise OptionError("keep_every", f"must be a multiple of the save interval ({self.save_every}), "
-                                            f"got {self.keep_every}")
+            raise OptionError("keep_every", f"must be 0 (off) or a multiple of the save interval "
+                                            f"({self.save_every}), got {self.keep_every}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise OptionError("precision", f"{self.precision!r}: choose auto, fp32 or bf16")
 
