@@ -216,15 +216,6 @@ def flattest(tiles: torch.Tensor, fraction: float = 0.25) -> torch.Tensor:
     return gradient.argsort(dim=1)[:, :keep]
 
 
-def outside(tiles: torch.Tensor, image: torch.Tensor, size: int = PATCH) -> torch.Tensor:
-    """N x 1 x H x W: 0 on the tiles `tiles` indexes (N x k, `patches`' row-by-row order), 1 elsewhere."""
-    n, _, h, w = image.shape
-    rows, cols = h // size, w // size
-    mask = torch.ones(n, rows * cols, device=image.device).scatter(1, tiles, 0.0).reshape(n, 1, rows, cols)
-    mask = mask.repeat_interleave(size, dim=2).repeat_interleave(size, dim=3)
-    return F.pad(mask, (0, w - cols * size, 0, h - rows * size), value=1.0)  # the edge `patches` leaves out
-
-
 def periodicity(tiles: torch.Tensor) -> torch.Tensor:
     """Per picture (tiles N x k x P x P): the amplitude (0..1, as the pixels) of the strongest frequency
     of the tiles' mean high-passed spectrum above the median one. A pattern repeated in every tile (a

@@ -142,10 +142,6 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("--hatching-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="adain: penalise periodic texture where the photo is flat (the hatching `stylize eval` "
                    "measures), times this.")
-@click.option("--anchor-weight", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="adain fine-tunes: hold the output to the decoder the fine-tune started from (pixel MSE "
-                   "times this; outside the flattest patches with --hatching-weight), so the penalty "
-                   "changes the flat regions and little else.")
 @click.option("--feature-identity-weight", type=click.FloatRange(0),
               help="The same redrawing compared in VGG features (relu1_1..relu4_1, each layer's MSE relative "
                    "to the photo's), times this: teaches textures, where pixel MSE teaches a blur. "
@@ -178,8 +174,7 @@ def _same_painting(name: str, painting: str) -> Style | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | None, steps: int, crop: int,
                   style_size: int, batch: int, lr: float, arch: str, style_weight: float | None,
-                  identity_weight: float | None, hatching_weight: float, anchor_weight: float,
-                  feature_identity_weight: float | None,
+                  identity_weight: float | None, hatching_weight: float, feature_identity_weight: float | None,
                   contrastive_weight: float,
                   external_weight: float, from_adain: bool, precision: str, compile_: bool,
                   normalise: bool, save_every: int, keep_every: int, seed: int, device: str, quiet: bool) -> None:
@@ -201,8 +196,7 @@ def train_decoder(data_content: str, data_style: str, out: Path, resume: Path | 
     config = TrainDecoderConfig(data_content, data_style, steps=steps, crop=crop, style_size=style_size,
                                 batch=batch, learning_rate=lr, arch=arch, style_weight=style_weight,
                                 identity_weight=identity_weight, feature_identity_weight=feature_identity_weight,
-                                hatching_weight=hatching_weight, anchor_weight=anchor_weight,
-                                contrastive_weight=contrastive_weight,
+                                hatching_weight=hatching_weight, contrastive_weight=contrastive_weight,
                                 external_weight=external_weight, from_adain=from_adain,
                                 precision=precision, compile=compile_, normalise=normalise, seed=seed,
                                 save_every=save_every, keep_every=keep_every)

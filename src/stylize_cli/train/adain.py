@@ -92,7 +92,7 @@ class Paintings:
 
 
 def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Stats,
-           config: TrainDecoderConfig, anchor: Decoder | None = None) -> dict[str, torch.Tensor]:
+           config: TrainDecoderConfig) -> dict[str, torch.Tensor]:
     n, redraw = len(content), bool(config.identity_weight or config.feature_identity_weight)
     with torch.no_grad():
         photo = encoder(content, ADAIN_STYLE_LAYERS if config.feature_identity_weight else [ADAIN_LAYER])
@@ -118,17 +118,11 @@ def losses(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: Sta
     if config.feature_identity_weight:
         values["identity_features"] = sum(ops.relative_error(redrawn[k], photo[k]) for k in ADAIN_STYLE_LAYERS)
         total = total + config.feature_identity_weight * values["identity_features"]
-    flat = ops.flattest(ops.patches(content)) if config.hatching_weight else None
-    if flat is not None:  # periodic texture where the photo is flat: `stylize eval`'s hatching
+    if config.hatching_weight:  # periodic texture where the photo is flat: `stylize eval`'s hatching
+        flat = ops.flattest(ops.patches(content))
         tiles = ops.patches(drawn).gather(1, flat[..., None, None].expand(-1, -1, ops.PATCH, ops.PATCH))
         values["hatching"] = 255 * ops.periodicity(tiles).mean()  # grey levels, as `stylize eval`
         total = total + config.hatching_weight * values["hatching"]
-    if anchor is not None:  # the starting decoder's drawing, except where the penalty reshapes it
-        with torch.no_grad():
-            held = anchor(target).float()
-        keep = ops.outside(flat, drawn) if flat is not None else torch.ones_like(drawn[:, :1])
-        values["anchor"] = ((drawn.float() - held).pow(2) * keep).sum() / (keep.sum() * drawn.shape[1]).clamp_min(1)
-        total = total + config.anchor_weight * values["anchor"]
     return {**values, "total": total}  # type: ignore[dict-item]
 
 
@@ -154,21 +148,15 @@ class AdainRecipe:
             f"({len(self.paintings.stats)} with statistics cached in {cache_path(out)})")
         self.decoder = network_on(Decoder(), device)
         self.opt = torch.optim.Adam(self.decoder.parameters(), lr=config.learning_rate)
-        self.parts = dict(previous.parts) if previous is not None else {}
         if previous is not None:
             self.decoder.load_state_dict(previous.decoder)
             if previous.optimizer is not None:
                 self.opt.load_state_dict(previous.optimizer)
-        self.anchor = None
-        if config.anchor_weight and previous is not None:  # the decoder this fine-tune started from,
-            self.parts.setdefault("anchor", previous.decoder)  # however many resumes ago
-            self.anchor = network_on(Decoder(), device).requires_grad_(False)
-            self.anchor.load_state_dict(self.parts["anchor"])
         self.optimizers = [self.opt]
         self.losses = torch.compile(losses) if config.compile else losses
         self.settings = {"identity_weight": config.identity_weight,
                          "feature_identity_weight": config.feature_identity_weight,
-                         "hatching_weight": config.hatching_weight, "anchor_weight": config.anchor_weight,
+                         "hatching_weight": config.hatching_weight,
                          "style_paintings": len(self.paintings.files)}
 
     def step(self, rng: random.Random) -> dict[str, torch.Tensor]:
@@ -176,13 +164,13 @@ class AdainRecipe:
         content = working(self.photos.batch(config.batch, rng), device)
         style = self.paintings.batch(config.batch, rng, self.encoder, device)
         with autocast(device, config.precision):
-            values = self.losses(self.encoder, self.decoder, content, style, config, self.anchor)
+            values = self.losses(self.encoder, self.decoder, content, style, config)
         descend(self.opt, values["total"])
         return values
 
     def checkpoint(self, record: Record) -> DecoderCheckpoint:
         return DecoderCheckpoint({k: v.detach().cpu() for k, v in self.decoder.state_dict().items()}, self.means,
-                                 record, self.opt.state_dict(), parts=self.parts)
+                                 record, self.opt.state_dict())
 
     def saved(self) -> None:
         self.paintings.save()

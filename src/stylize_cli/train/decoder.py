@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import torch
 
 from ..devices import resolve_precision
-from ..errors import InputError, OptionError
+from ..errors import InputError
 from ..methods import ProgressCallback
 from .adain import AdainRecipe
 from .data import Photos, image_files
@@ -62,8 +62,6 @@ def train_decoder(config: TrainDecoderConfig, device: torch.device, out: Path, *
     previous = DecoderCheckpoint.load(resume) if resume else None
     if previous is not None and previous.arch != config.arch:
         raise InputError(f"{resume}: a {previous.arch} checkpoint; continue it with arch {previous.arch}")
-    if config.anchor_weight and previous is None:
-        raise OptionError("anchor_weight", "needs a decoder to hold the fine-tune to: resume one")
     log("decoding the photos into memory")
     photos = Photos(image_files(config.content_dir, "content"), config.crop, log, shorter=2 * config.crop,
                     device=device)

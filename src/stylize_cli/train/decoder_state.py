@@ -50,11 +50,6 @@ class TrainDecoderConfig:
     #: adain: weight of a penalty on periodic texture where the photo is flat (ops.periodicity of the
     #: output's flattest patches in grey levels, as `stylize eval` measures hatching), 0 = off
     hatching_weight: float = 0.0
-    #: adain fine-tunes: weight of the pixel MSE between the output and the decoder the fine-tune started
-    #: from (kept in the checkpoint across resumes), outside the flattest patches when the hatching
-    #: penalty is on: the penalty reshapes the flat regions while the rest holds, where a fine-tune
-    #: alone drifts from the style it started with (the model card's hatching runs). 0 = off
-    anchor_weight: float = 0.0
     #: sanet: weight of IEST's two contrastive losses (Chen et al. 2021; 0.3 there), 0 = off
     contrastive_weight: float = 0.0
     #: sanet: weight of IEST's external (adversarial) loss against the whole painting set (5 there), 0 = off
@@ -87,8 +82,6 @@ class TrainDecoderConfig:
                 raise OptionError(name, "is one of sanet's losses: train arch sanet for it")
         if sanet and self.hatching_weight:
             raise OptionError("hatching_weight", "is adain's (sanet's attention copies the painting's own patterns)")
-        if sanet and self.anchor_weight:
-            raise OptionError("anchor_weight", "is adain's: it holds a fine-tune with the hatching penalty")
         if sanet and (self.batch < 4 or self.batch % 2):
             raise OptionError("batch", f"must be even and at least 4 for sanet (pairs of half-batches), "
                                        f"got {self.batch}")
@@ -98,7 +91,7 @@ class TrainDecoderConfig:
             if getattr(self, name) < least:
                 raise OptionError(name, f"must be at least {least}, got {getattr(self, name)}")
         for name in ("identity_weight", "feature_identity_weight", "contrastive_weight", "external_weight",
-                     "hatching_weight", "anchor_weight"):
+                     "hatching_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise OptionError(name, f"must be at least 0, got {getattr(self, name)}")
         if self.keep_every < 0 or self.keep_every % self.save_every:
