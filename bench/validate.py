@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--crops", type=Path, help="a grid of each run's flattest region on the shippable pairs")
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="runs measured before (validate.py --json files) to add to the table and crops")
+    parser.add_argument("--against", metavar="RUN",
+                        help="also count, pair by pair, where each run differs from this one, and its fine detail")
     parser.add_argument("--rescore", action="store_true",
                         help="score the --from-json runs' saved outputs again (the judge gained figures)")
     args = parser.parse_args()
@@ -193,6 +195,8 @@ def main() -> None:
               "photo's distance, which the ratio divides by)\n")
         print(table(["run", *layers], [[label, *(sum(row["style_layers"][k] for row in r["pairs"]) / len(r["pairs"])
                                                  for k in layers)] for label, r in layered.items()]))
+    if args.against:
+        against(results, args.against)
     write_json(args.json, {"size": args.size, "pairs": [[str(p), str(s)] for p, s in pairs], "runs": results})
     if args.crops:
         crops(results, args.crops)
@@ -226,6 +230,38 @@ def crops(results: dict[str, Any], path: Path) -> None:
             tile = out[..., y:y + CROP, x:x + CROP]
             tiles.append((f"{label}: {r['hatching']:.1f}", to_pil(tile).resize((2 * CROP, 2 * CROP), 0)))
     grid(tiles, columns).save(path, quality=90)
+
+
+def against(results: dict[str, Any], base: str) -> None:
+    """Pair by pair against run `base`: on how many pairs each run is worse in style, better in content,
+    lower in hatching, and its fine detail relative to the base's (mean over the pairs): a run can
+    move a mean little and still lose on most pairs, and a decoder that smooths every stroke scores
+    a worse style ratio however little its pixels move."""
+    if base not in results:
+        raise SystemExit(f"--against {base}: not among the runs ({', '.join(results)})")
+    reference = {(r["photo"], r["painting"]): r for r in results[base]["pairs"]}
+    rows = []
+    for label, run in results.items():
+        shared = [(r, reference[r["photo"], r["painting"]]) for r in run["pairs"]
+                  if label != base and (r["photo"], r["painting"]) in reference]
+        if shared:
+            rows.append([label, len(shared), sum(r["style"] > b["style"] for r, b in shared),
+                         sum(r["content"] < b["content"] for r, b in shared),
+                         sum(r["hatching"] < b["hatching"] for r, b in shared),
+                         f"{sum(detail(r['output']) / detail(b['output']) for r, b in shared) / len(shared):.3f}"])
+    print(f"\nPair by pair against {base} (fine detail: the luminance left after a 5 px box blur, RMS, "
+          f"as a ratio to {base}'s)\n")
+    print(table(["run", "pairs", "style worse", "content better", "hatching lower", "fine detail"], rows))
+
+
+def detail(path: str | Path) -> float:
+    import torch.nn.functional as F
+
+    from stylize_cli.images import load_image
+    from stylize_cli.ops import rgb_to_yiq
+
+    grey = rgb_to_yiq(load_image(path).rgb)[:, :1]
+    return float((grey - F.avg_pool2d(F.pad(grey, (2, 2, 2, 2), mode="replicate"), 5, stride=1)).pow(2).mean().sqrt())
 
 
 def _three(s: dict[str, float], digits: int = 3) -> str:
