@@ -245,13 +245,15 @@ def against(results: dict[str, Any], base: str) -> None:
         shared = [(r, reference[r["photo"], r["painting"]]) for r in run["pairs"]
                   if label != base and (r["photo"], r["painting"]) in reference]
         if shared:
+            ratios = [detail(r["output"]) / detail(b["output"]) for r, b in shared]
             rows.append([label, len(shared), sum(r["style"] > b["style"] for r, b in shared),
                          sum(r["content"] < b["content"] for r, b in shared),
                          sum(r["hatching"] < b["hatching"] for r, b in shared),
-                         f"{sum(detail(r['output']) / detail(b['output']) for r, b in shared) / len(shared):.3f}"])
+                         f"{sum(ratios) / len(ratios):.3f}", sum(x < 1 for x in ratios)])
     print(f"\nPair by pair against {base} (fine detail: the luminance left after a 5 px box blur, RMS, "
           f"as a ratio to {base}'s)\n")
-    print(table(["run", "pairs", "style worse", "content better", "hatching lower", "fine detail"], rows))
+    print(table(["run", "pairs", "style worse", "content better", "hatching lower", "fine detail",
+                 "less detail"], rows))
 
 
 def detail(path: str | Path) -> float:
