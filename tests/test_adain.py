@@ -24,7 +24,8 @@ from stylize_cli.models.adain import Decoder, Encoder, channel_means
 from stylize_cli.models.vgg import load_vgg19
 from stylize_cli.train.adain import losses
 from stylize_cli.train.decoder import decoder_path, log_path
-from stylize_cli.train.decoder_state import TrainDecoderConfig
+from stylize_cli.train.decoder_state import DecoderCheckpoint, TrainDecoderConfig, average
+from stylize_cli.train.loop import Record
 
 from .conftest import IMAGES, PAINTING, PHOTOS, need
 
@@ -232,6 +233,34 @@ def test_train_decoder_compiled_takes_the_same_steps(tmp_path: Path, data: tuple
         rows[name] = log_path(out).read_text().splitlines()[1].split("\t")[1:3]  # step 2's mean content, style
         assert not any("_orig_mod" in k for k in torch.load(out, weights_only=True)["decoder"])
     assert [float(v) for v in rows["compiled"]] == pytest.approx([float(v) for v in rows["eager"]], rel=1e-3)
+
+
+def test_average_of_one_runs_decoders(tmp_path: Path) -> None:
+    """scripts/average_decoders.py: the mean weights, written as a decoder file `run --decoder` takes."""
+    torch.manual_seed(0)
+    means: dict[str, torch.Tensor] = {}  # the raw VGG, as the shipped decoder
+    runs = [DecoderCheckpoint(Decoder().state_dict(), means, Record(steps=n)) for n in (300, 100, 200)]
+    for run in runs:
+        run.save_decoder(tmp_path / f"d.{run.record.steps}.decoder.pt")
+    files = [str(tmp_path / f"d.{n}.decoder.pt") for n in (100, 200, 300)]
+    done = subprocess.run([sys.executable, "scripts/average_decoders.py", str(tmp_path / "avg.pt"), *files],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    mean = DecoderCheckpoint.load(tmp_path / "avg.pt")
+    loaded = [DecoderCheckpoint.load(f) for f in files]
+    for k, v in mean.decoder.items():  # fp16 files: the mean of the stored weights, stored in fp16
+        assert torch.equal(v, torch.stack([c.decoder[k] for c in loaded]).mean(dim=0).half().float())
+    first = next(iter(mean.decoder))
+    assert not any(torch.equal(mean.decoder[first], c.decoder[first]) for c in loaded)  # not one of them
+    assert mean.record.steps == 300 and mean.record.config["averaged_steps"] == [100, 200, 300]
+    assert mean.channel_means == {}
+    Stylizer(str(MATISSE), method="adain", decoder=str(tmp_path / "avg.pt"), size=64)(str(PHOTO))
+
+    other = DecoderCheckpoint(Decoder().state_dict(), {"relu4_1": torch.rand(512)}, Record(steps=400), source="x.pt")
+    with pytest.raises(InputError, match=r"x\.pt: another encoder normalisation"):
+        average([*runs, other])
+    with pytest.raises(InputError, match="no decoders"):
+        average([])
 
 
 def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> None:

@@ -154,3 +154,34 @@ class DecoderCheckpoint:
         with atomic_write(path) as fh:
             torch.save({**head, "channel_means": {k: v.cpu() for k, v in self.channel_means.items()},
                         **self.record.to_dict()}, fh)
+
+
+def average(checkpoints: list[DecoderCheckpoint]) -> DecoderCheckpoint:
+    """The mean of several checkpoints' weights (Polyak averaging of one run's kept decoders).
+
+    A run's checkpoints a few dozen steps apart swing in quality as much as
+    different recipes do; their mean weights sit nearer the middle of the swing
+    (bench/README.md, the hatching fine-tunes). The record is the latest one's,
+    with the averaged steps in its config. Only checkpoints of one run make
+    sense: the same architecture and encoder normalisation are required.
+    """
+    if not checkpoints:
+        raise InputError("no decoders to average")
+    first, latest = checkpoints[0], max(checkpoints, key=lambda c: c.record.steps)
+    for c in checkpoints[1:]:
+        if c.arch != first.arch or c.decoder.keys() != first.decoder.keys():
+            raise InputError(f"{c.source}: a {c.arch} decoder; {first.source} is {first.arch}: average one run's")
+        if c.channel_means.keys() != first.channel_means.keys() or not all(
+                torch.equal(c.channel_means[k], first.channel_means[k]) for k in first.channel_means):
+            raise InputError(f"{c.source}: another encoder normalisation than {first.source}: average one run's")
+
+    def mean(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        return {k: torch.stack([s[k].float() for s in states]).mean(dim=0) for k in states[0]}
+
+    parts = {name: mean([c.parts[name] for c in checkpoints]) if all(isinstance(v, torch.Tensor)
+                                                                      for v in part.values()) else part
+             for name, part in latest.parts.items()}
+    record = Record.from_dict(latest.record.to_dict())
+    record.config["averaged_steps"] = sorted(c.record.steps for c in checkpoints)
+    return DecoderCheckpoint(mean([c.decoder for c in checkpoints]), latest.channel_means, record, None,
+                             latest.arch, parts, "average")
