@@ -22,6 +22,7 @@ from stylize_cli.methods.adain import DECODER
 from stylize_cli.methods.sanet import NETWORK
 from stylize_cli.models.adain import Decoder, Encoder, channel_means
 from stylize_cli.models.vgg import load_vgg19
+from stylize_cli.samples import data_path
 from stylize_cli.train.adain import losses
 from stylize_cli.train.decoder import decoder_path, log_path
 from stylize_cli.train.decoder_state import DecoderCheckpoint, TrainDecoderConfig, average
@@ -261,6 +262,10 @@ def test_average_of_one_runs_decoders(tmp_path: Path) -> None:
         average([*runs, other])
     with pytest.raises(InputError, match="no decoders"):
         average([])
+    sanet = DecoderCheckpoint.load(data_path("sanet.pt"))
+    twice = average([sanet, sanet])  # sanet's attention transform is averaged with its decoder
+    assert twice.arch == "sanet" and all(torch.equal(twice.parts[n][k], sanet.parts[n][k])
+                                         for n in sanet.parts for k in sanet.parts[n])
 
 
 def test_train_decoder_bad_inputs(tmp_path: Path, data: tuple[Path, Path]) -> None:

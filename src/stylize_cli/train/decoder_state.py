@@ -160,8 +160,8 @@ def average(checkpoints: list[DecoderCheckpoint]) -> DecoderCheckpoint:
     """The mean of several checkpoints' weights (Polyak averaging of one run's kept decoders).
 
     A run's checkpoints a few dozen steps apart swing in quality as much as
-    different recipes do; their mean weights sit nearer the middle of the swing
-    (bench/README.md, the hatching fine-tunes). The record is the latest one's,
+    different recipes do; on the two runs tried, the mean of three judged better
+    than any one of them (bench/README.md, the hatching fine-tunes). The record is the latest one's,
     with the averaged steps in its config. Only checkpoints of one run make
     sense: the same architecture and encoder normalisation are required.
     """
@@ -178,8 +178,11 @@ def average(checkpoints: list[DecoderCheckpoint]) -> DecoderCheckpoint:
     def mean(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         return {k: torch.stack([s[k].float() for s in states]).mean(dim=0) for k in states[0]}
 
-    parts = {name: mean([c.parts[name] for c in checkpoints]) if all(isinstance(v, torch.Tensor)
-                                                                      for v in part.values()) else part
+    def averageable(name: str) -> bool:  # a decoder file lacks the training heads a checkpoint has
+        return all(name in c.parts and all(isinstance(v, torch.Tensor) for v in c.parts[name].values())
+                   for c in checkpoints)
+
+    parts = {name: mean([c.parts[name] for c in checkpoints]) if averageable(name) else part
              for name, part in latest.parts.items()}
     record = Record.from_dict(latest.record.to_dict())
     record.config["averaged_steps"] = sorted(c.record.steps for c in checkpoints)
