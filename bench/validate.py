@@ -257,13 +257,10 @@ def against(results: dict[str, Any], base: str) -> None:
 
 
 def detail(path: str | Path) -> float:
-    import torch.nn.functional as F
-
     from stylize_cli.images import load_image
-    from stylize_cli.ops import rgb_to_yiq
+    from stylize_cli.ops import high_pass, rgb_to_yiq
 
-    grey = rgb_to_yiq(load_image(path).rgb)[:, :1]
-    return float((grey - F.avg_pool2d(F.pad(grey, (2, 2, 2, 2), mode="replicate"), 5, stride=1)).pow(2).mean().sqrt())
+    return float(high_pass(rgb_to_yiq(load_image(path).rgb)[:, :1], 5).pow(2).mean().sqrt())
 
 
 def _three(s: dict[str, float], digits: int = 3) -> str:

@@ -216,6 +216,13 @@ def flattest(tiles: torch.Tensor, fraction: float = 0.25) -> torch.Tensor:
     return gradient.argsort(dim=1)[:, :keep]
 
 
+def high_pass(x: torch.Tensor, size: int) -> torch.Tensor:
+    """NxCxHxW pictures less their mean over a `size` px box (odd; edges replicated): what is finer
+    than the box, smooth shading out."""
+    half = size // 2
+    return x - F.avg_pool2d(F.pad(x, (half, half, half, half), mode="replicate"), size, stride=1)
+
+
 def periodicity(tiles: torch.Tensor) -> torch.Tensor:
     """Per picture (tiles N x k x P x P): the amplitude (0..1, as the pixels) of the strongest frequency
     of the tiles' mean high-passed spectrum above the median one. A pattern repeated in every tile (a
@@ -226,9 +233,8 @@ def periodicity(tiles: torch.Tensor) -> torch.Tensor:
     with torch.autocast(tiles.device.type, enabled=False):
         n, k, size, _ = tiles.shape
         flat = tiles.float().reshape(n * k, 1, size, size)
-        smooth = F.avg_pool2d(F.pad(flat, (4, 4, 4, 4), mode="replicate"), 9, stride=1)
         window = torch.hann_window(size, periodic=False, device=tiles.device)
-        power = torch.fft.fft2((flat - smooth)[:, 0] * window[:, None] * window[None, :]).abs().pow(2)
+        power = torch.fft.fft2(high_pass(flat, 9)[:, 0] * window[:, None] * window[None, :]).abs().pow(2)
         power = power.reshape(n, k, size, size).mean(dim=1)
         f = torch.fft.fftfreq(size, device=tiles.device) * size
         radius = (f[:, None] ** 2 + f[None, :] ** 2).sqrt()
