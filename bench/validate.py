@@ -240,12 +240,13 @@ def against(results: dict[str, Any], base: str) -> None:
     if base not in results:
         raise SystemExit(f"--against {base}: not among the runs ({', '.join(results)})")
     reference = {(r["photo"], r["painting"]): r for r in results[base]["pairs"]}
+    base_detail = {r["output"]: detail(r["output"]) for r in reference.values()}
     rows = []
     for label, run in results.items():
         shared = [(r, reference[r["photo"], r["painting"]]) for r in run["pairs"]
                   if label != base and (r["photo"], r["painting"]) in reference]
         if shared:
-            ratios = [detail(r["output"]) / detail(b["output"]) for r, b in shared]
+            ratios = [detail(r["output"]) / base_detail[b["output"]] for r, b in shared]
             rows.append([label, len(shared), sum(r["style"] > b["style"] for r, b in shared),
                          sum(r["content"] < b["content"] for r, b in shared),
                          sum(r["hatching"] < b["hatching"] for r, b in shared),
