@@ -44,17 +44,39 @@ def vgg_in_torchvision_layout(path: Path) -> None:
                 for k, v in state.items() if k.startswith("layers.conv")}, path)
 
 
+def command(python: str, model: Path, content: str | Path, style: str | Path, size: int, iterations: int,
+            every: int, output: Path, gpu: str = "c") -> list[str]:
+    """neural-style-pt with its defaults but for these (`gpu`: "c" the CPU, "0" the first CUDA device).
+    The paths are absolute: it runs in a folder of its own, since `python -c` imports from its working
+    directory first, where bench/neural_style.py would shadow the peer's package."""
+    content, style, model, output = (Path(p).absolute() for p in (content, style, model, output))
+    python = os.path.abspath(python) if os.sep in python else python  # not resolved: a venv's python is a link
+    return [python, "-c", "from neural_style.neural_style import main; main()", "-content_image", str(content),
+            "-style_image", str(style), "-image_size", str(size), "-gpu", gpu, "-model_file", str(model),
+            "-disable_check", "-num_iterations", str(iterations), "-save_iter", str(every), "-print_iter", "0",
+            "-output_image", str(output), "-seed", "0", "-backend", "nn"]
+
+
+def render(python: str, photo: str, painting: str, size: int, output: Path, iterations: int = 1000,
+           gpu: str = "c") -> None:
+    """One neural-style-pt result at its defaults (1,000 iterations), as validate.py's "neural-style" run."""
+    with tempfile.TemporaryDirectory(prefix="stylize-peer-") as work:
+        model = Path(work) / "vgg19-stylize.pth"
+        vgg_in_torchvision_layout(model)
+        done = subprocess.run(command(python, model, photo, painting, size, iterations, 0, output, gpu),
+                              check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=work)
+        if done.returncode:
+            raise SystemExit(f"neural-style failed: {done.stderr[-800:]}")
+
+
 def peer(python: str, model: Path, content: Path, style: Path, size: int, iterations: int, every: int,
          work: Path) -> list[dict[str, float]]:
     """neural-style-pt with its defaults; each saved snapshot timed when it appears."""
     work.mkdir(parents=True, exist_ok=True)
-    cmd = [python, "-c", "from neural_style.neural_style import main; main()", "-content_image", str(content),
-           "-style_image", str(style), "-image_size", str(size), "-gpu", "c", "-model_file", str(model),
-           "-disable_check", "-num_iterations", str(iterations), "-save_iter", str(every), "-print_iter", "0",
-           "-output_image", str(work / "out.png"), "-seed", "0", "-backend", "nn"]
+    cmd = command(python, model, content, style, size, iterations, every, work / "out.png")
     seen: dict[int, float] = {}
     start = time.perf_counter()
-    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work) as proc:
         while proc.poll() is None:
             for n in range(every, iterations, every):
                 if n not in seen and (work / f"out_{n}.png").exists():

@@ -6,6 +6,9 @@ process of its own, saves the outputs (--save keeps them, for crops) and scores 
 `stylize_cli.evaluate` against the photo and painting. The row "photos" scores the photos
 themselves (style 1 and content 0 by definition; their hatching is the floor). "efdm" is an
 experiment kept here, not a method: adain's decoder on Exact Feature Distribution Matching.
+"neural-style" is the peer neural-style-pt at its defaults (bench/neural_style.py; --peer names its
+virtualenv's python; options "gpu": "0" for a CUDA device, "iterations" for a quick check): about 40
+minutes a pair on two CPU cores, so split it with --start and --save, which keep what each pair measured.
 
     STYLIZE_MIRROR=../shared/weights python bench/validate.py [--runs photos adain cin sanet gatys] \\
         [--setting 'adain style 256=adain:{"style_size": 256}'] [--save DIR] [--json out.json]
@@ -21,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import arguments, as_child, child, excluded, score, summary, table, validation_pairs, write_json
+from harness import ROOT, arguments, as_child, child, excluded, score, summary, table, validation_pairs, write_json
 
 RUNS = {"photos": ("photos", {}), "adain": ("adain", {}), "cin": ("cin", {}), "sanet": ("sanet", {}),
-        "gatys": ("gatys", {}), "gatys mobilenet": ("gatys", {"loss_net": "mobilenet"}), "efdm": ("efdm", {})}
+        "gatys": ("gatys", {}), "gatys mobilenet": ("gatys", {"loss_net": "mobilenet"}), "efdm": ("efdm", {}),
+        "neural-style": ("neural-style", {})}
 
 
 def efdm(photo: str, painting: str, size: int, style_size: int = 512) -> Any:
@@ -77,6 +81,9 @@ def run_pairs(method: str, options: dict[str, Any], size: int, pairs: list[list[
                 target = Path(photo)
             elif method == "efdm":
                 save_image(efdm(photo, painting, size, **options), target)
+            elif method == "neural-style":
+                from neural_style import render
+                render(photo=photo, painting=painting, size=size, output=target, **options)
             else:
                 save_image(Stylizer(painting, method=method, size=size, device="cpu", **options)(photo), target)
         finally:
@@ -160,6 +167,8 @@ def main() -> None:
                         help="runs measured before (validate.py --json files) to add to the table and crops")
     parser.add_argument("--against", metavar="RUN",
                         help="also count, pair by pair, where each run differs from this one, and its fine detail")
+    parser.add_argument("--peer", default=str(ROOT / ".peers" / "bin" / "python"),
+                        help="the python of a virtualenv with neural-style 0.5.7, for the neural-style run")
     parser.add_argument("--rescore", action="store_true",
                         help="score the --from-json runs' saved outputs again (the judge gained figures)")
     args = parser.parse_args()
@@ -168,6 +177,8 @@ def main() -> None:
         label, spec = setting.split("=", 1)
         method, options = spec.split(":", 1)
         runs[label] = (method, json.loads(options))
+    runs = {label: (method, {"python": args.peer, **options} if method == "neural-style" else options)
+            for label, (method, options) in runs.items()}
     pairs = validation_pairs(args.pairs)
     print(f"{len(pairs)} validation pairs; left out as training pictures: {', '.join(excluded()) or 'none'}",
           file=sys.stderr)
