@@ -69,7 +69,11 @@ def test_a_value_out_of_a_methods_bounds_is_a_usage_error(tmp_path: Path) -> Non
                                  ("gatys", ["--style-size", "8"], "--style-size must be at least 16, got 8"),
                                  ("adain", ["--alpha", "1.5"], "--alpha must be at most 1, got 1.5"),
                                  ("gatys", ["--iterations", "0"], "--iterations must be at least 1, got 0"),
-                                 ("adain", ["--max-size", "4"], "--max-size must be at least 16, got 4")):
+                                 ("adain", ["--max-size", "4"], "--max-size must be at least 16, got 4"),
+                                 ("gatys", ["--style-layers", "relu1_1,relu9_1"],
+                                  "--style-layers relu9_1: not a layer of vgg19"),
+                                 ("gatys", ["--loss-net", "mobilenet", "--content-layer", "relu4_2"],
+                                  "--content-layer relu4_2: not a layer of mobilenet")):
         code, err = invoke("run", CONTENT, "-s", STYLE, "-m", method, "-o", tmp_path / "o.jpg", "-q", *args)
         assert code == 2 and needle in err and "Traceback" not in err, (args, err)
         assert " run [OPTIONS]" in err  # the usage line of the command, as click gives for its own errors

@@ -162,6 +162,12 @@ def test_loss_network_choice_sets_its_own_defaults() -> None:
         GatysConfig(loss_net="resnet")
     with pytest.raises(InputError, match=r"^init paint: choose one of content, palette, noise"):
         GatysConfig(init="paint")
+    # layers are checked against the network asked for; a list from the API becomes the config's tuple
+    assert GatysConfig(style_layers=["relu1_1", "relu3_1"]).style_layers == ("relu1_1", "relu3_1")
+    with pytest.raises(InputError, match=r"^style_layers stage2_24: not a layer of vgg19 \(conv1_1, "):
+        GatysConfig(style_layers=("relu1_1", "stage2_24"))
+    with pytest.raises(InputError, match=r"^style_layers is empty: name at least one layer of mobilenet"):
+        GatysConfig(loss_net="mobilenet", style_layers=())
 
 
 def test_palette_init_takes_the_heaviest_paintings_colours() -> None:

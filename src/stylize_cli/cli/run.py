@@ -135,6 +135,13 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                      help="gatys: the network whose features define content and style. mobilenet: the "
                           "residual trunk of Magenta's style predictor, about 10x cheaper per iteration. "
                           f"{_defaults('loss_net')}"),
+        "style_layers": click.option("--style-layers", callback=_layers, metavar="LAYER,...",
+                     help="gatys: the layers whose Gram matrices are the style, comma-separated; deeper "
+                          "layers copy larger shapes of the painting. "
+                          f"[default: {net_defaults('style_layers')}]"),
+        "content_layer": click.option("--content-layer", metavar="LAYER",
+                                      help="gatys: the layer whose features are the content. "
+                                           f"[default: {net_defaults('content_layer')}]"),
         "swag": click.option("--swag/--no-swag", default=None,
                      help="gatys: smooth the loss network's activations with a softmax (SWAG, Wang et al. "
                           "2021, eq. 11). [default: off: measured worse on mobilenet, see bench/swag.py]"),
@@ -153,6 +160,11 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ], fn)
+
+
+def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    """`relu1_1,relu2_1` as a tuple; which names exist is the method's config to check."""
+    return None if value is None else tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _low_high(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, float] | None:

@@ -11,12 +11,20 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ..errors import OptionError
-from ..layers import GRAM_CONTENT_LAYER, GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
+from ..layers import (
+    GRAM_CONTENT_LAYER,
+    GRAM_STYLE_LAYERS,
+    LAYERS,
+    MOBILENET_CONTENT_LAYER,
+    MOBILENET_LAYERS,
+    MOBILENET_STYLE_LAYERS,
+)
 from ..limits import check_side
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")  #: auto: devices.resolve_precision
 SIDES = ("size", "style_size", "start_size", "tile")  #: long sides in px, bounded by the picture limit
 LOSS_NETS = ("vgg19", "mobilenet")
+NET_LAYERS = {"vgg19": LAYERS, "mobilenet": MOBILENET_LAYERS}  #: what style_layers and content_layer may name
 #: adain and cin stylize pictures above this many pixels in tiles unless --tile says otherwise: one
 #: pass grows with the picture, tiles stay bounded (bench/fullres.py; bench/README.md, 'Figures
 #: behind defaults')
@@ -116,7 +124,9 @@ NET_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def shown(value: Any) -> str:
-    """A default as help texts show it: floats without trailing zeros (0.15, 2)."""
+    """A default as help texts show it: floats without trailing zeros (0.15, 2), layers as a list."""
+    if isinstance(value, tuple):
+        return ",".join(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -158,6 +168,14 @@ class GatysConfig:
         for name, value in NET_DEFAULTS[self.loss_net].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        object.__setattr__(self, "style_layers", tuple(self.style_layers))  # a list from the API is fine
+        known = NET_LAYERS[self.loss_net]
+        for name, asked in (("style_layers", self.style_layers), ("content_layer", (self.content_layer,))):
+            unknown = [layer for layer in asked if layer not in known]
+            names = f"{self.loss_net} ({', '.join(known[:3])} ... {known[-1]})"
+            if unknown or not asked:
+                raise OptionError(name, f"{','.join(unknown)}: not a layer of {names}" if unknown
+                                  else f"is empty: name at least one layer of {names}")
 
     def scales(self) -> list[tuple[int, int]]:
         """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""
