@@ -12,7 +12,7 @@ from PIL import Image
 from stylize_cli import Stylizer, api
 from stylize_cli.errors import InputError, Interrupted
 from stylize_cli.images import fit, load_image
-from stylize_cli.layers import GRAM_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
+from stylize_cli.layers import GATYS_STYLE_LAYERS, MOBILENET_CONTENT_LAYER, MOBILENET_STYLE_LAYERS
 from stylize_cli.losses import judge, style_distance
 from stylize_cli.methods import ProgressEvent
 from stylize_cli.methods.gatys import GatysConfig
@@ -151,7 +151,7 @@ def test_loss_network_choice_sets_its_own_defaults() -> None:
     from stylize_cli.methods.configs import NET_DEFAULTS
 
     vgg, mobile = GatysConfig(), GatysConfig(loss_net="mobilenet")
-    assert vgg.style_layers == GRAM_STYLE_LAYERS and vgg.init == "content" and vgg.start_size == 256
+    assert vgg.style_layers == GATYS_STYLE_LAYERS and vgg.init == "content" and vgg.start_size == 256
     assert mobile.style_layers == MOBILENET_STYLE_LAYERS and mobile.content_layer == MOBILENET_CONTENT_LAYER
     assert mobile.init == "palette" and mobile.scales() == [(128, 100), (256, 50), (512, 25)]
     assert {k: getattr(mobile, k) for k in NET_DEFAULTS["mobilenet"]} == NET_DEFAULTS["mobilenet"]

@@ -23,9 +23,13 @@ def _names() -> tuple[str, ...]:
 LAYERS = _names()
 
 #: Gatys et al. 2016: style as Gram matrices at the first relu of each block, content at relu4_2.
-#: Also what the judge, gatys and train-style measure.
+#: Also what the judge and train-style measure.
 GRAM_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 GRAM_CONTENT_LAYER = "relu4_2"
+#: gatys's style: the paper's layers less relu5_1, whose Gram matrices carry the painting's largest
+#: shapes (a sheet's edge, a figure) into the photo. Without it the validation set kept much more of
+#: the photo at the same style ratio (bench/README.md, 'The validation set').
+GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 #: Huang & Belongie 2017: the encoder ends at relu4_1, where AdaIN acts and content is measured;
 #: style as channel mean/std at relu1_1..relu4_1.

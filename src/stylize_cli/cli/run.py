@@ -137,7 +137,9 @@ def _method_options(size_help: str | None) -> dict[str, Callable[..., Any]]:
                           f"{_defaults('loss_net')}"),
         "style_layers": click.option("--style-layers", callback=_layers, metavar="LAYER,...",
                      help="gatys: the layers whose Gram matrices are the style, comma-separated; deeper "
-                          "layers copy larger shapes of the painting. "
+                          "layers copy larger shapes of the painting. vgg19 leaves out relu5_1, which pasted the "
+                          "painting's largest shapes (a sheet's edge, a figure) over the photo: without it the "
+                          "validation set kept much more of the photo at the same style ratio (bench/README.md). "
                           f"[default: {net_defaults('style_layers')}]"),
         "content_layer": click.option("--content-layer", metavar="LAYER",
                                       help="gatys: the layer whose features are the content. "

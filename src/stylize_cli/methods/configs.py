@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from ..errors import OptionError
 from ..layers import (
+    GATYS_STYLE_LAYERS,
     GRAM_CONTENT_LAYER,
-    GRAM_STYLE_LAYERS,
     LAYERS,
     MOBILENET_CONTENT_LAYER,
     MOBILENET_LAYERS,
@@ -110,13 +110,13 @@ class CinConfig:
 #: vgg19: starting from the photo, each scale runs until its loss settles (1% over the last
 #: CONVERGENCE_WINDOW steps, at most 100): a fixed 25 stopped while the loss still fell, and the
 #: settled results are closer to both the painting and the photo on the validation set
-#: (bench/README.md). mobilenet: the same stop, but a coarser start (its iterations are cheap);
-#: style to 1/8 resolution and content at 1/8, from the photo recoloured with the painting's
-#: palette (bench/swag.py); its content weight chosen on the validation set, where 0.05 left the
-#: photo hard to make out (bench/README.md)
+#: (bench/README.md); style without relu5_1 (layers.GATYS_STYLE_LAYERS says why). mobilenet: the
+#: same stop, but a coarser start (its iterations are cheap); style to 1/8 resolution and content
+#: at 1/8, from the photo recoloured with the painting's palette (bench/swag.py); its content weight
+#: chosen on the validation set, where 0.05 left the photo hard to make out (bench/README.md)
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "vgg19": {"start_size": 256, "iterations": 100, "tolerance": 0.01, "content_weight": 0.15, "style_weight": 2.0,
-              "init": "content", "style_layers": GRAM_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
+              "init": "content", "style_layers": GATYS_STYLE_LAYERS, "content_layer": GRAM_CONTENT_LAYER},
     "mobilenet": {"start_size": 128, "iterations": 100, "tolerance": 0.01, "content_weight": 0.15, "style_weight": 5.0,
                   "init": "palette", "style_layers": MOBILENET_STYLE_LAYERS,
                   "content_layer": MOBILENET_CONTENT_LAYER},
