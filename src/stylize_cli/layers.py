@@ -7,6 +7,9 @@ without loading it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))  #: (channels, convs) per block
 
 
@@ -49,3 +52,10 @@ MOBILENET_CONTENT_LAYER = "stage3_32"
 
 #: The judge (`losses.judge`, `stylize eval`): every picture seen at this long side unless asked otherwise.
 JUDGE_SIZE = 512
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """"; did you mean 'relu4_1'?" for a mistyped layer name (empty when none is close): one hint for
+    the method configs' usage errors and the networks' own guards."""
+    hint = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{hint[0]}'?" if hint else ""

@@ -18,6 +18,7 @@ from ..layers import (
     MOBILENET_CONTENT_LAYER,
     MOBILENET_LAYERS,
     MOBILENET_STYLE_LAYERS,
+    did_you_mean,
 )
 from ..limits import check_side
 
@@ -170,12 +171,14 @@ class GatysConfig:
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "style_layers", tuple(self.style_layers))  # a list from the API is fine
         known = NET_LAYERS[self.loss_net]
+        names = f"{self.loss_net} ({', '.join(known[:3])} ... {known[-1]})"
         for name, asked in (("style_layers", self.style_layers), ("content_layer", (self.content_layer,))):
             unknown = [layer for layer in asked if layer not in known]
-            names = f"{self.loss_net} ({', '.join(known[:3])} ... {known[-1]})"
-            if unknown or not asked:
-                raise OptionError(name, f"{','.join(unknown)}: not a layer of {names}" if unknown
-                                  else f"is empty: name at least one layer of {names}")
+            if unknown:
+                raise OptionError(name, f"{','.join(unknown)}: not a layer of {names}"
+                                        f"{did_you_mean(unknown[0], known)}")
+            if not asked:
+                raise OptionError(name, f"is empty: name at least one layer of {names}")
 
     def scales(self) -> list[tuple[int, int]]:
         """(size, iterations) from coarse to fine, e.g. 1024 → 256, 512, 1024."""

@@ -11,14 +11,13 @@ asked for, like VGG19's."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 import torch
 from torch import nn
 
 from ..errors import InputError
-from ..layers import MOBILENET_LAYERS
+from ..layers import MOBILENET_LAYERS, did_you_mean
 from .cache import shared
 from .magenta import MOBILENET_V2, load_predictor
 
@@ -40,8 +39,7 @@ class MobileNetFeatures(nn.Module):
         unknown = wanted - set(MOBILENET_LAYERS)
         if unknown:
             name = sorted(unknown)[0]
-            hint = difflib.get_close_matches(name, MOBILENET_LAYERS, n=1)
-            raise InputError(f"unknown MobileNet-v2 layer '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            raise InputError(f"unknown MobileNet-v2 layer '{name}'{did_you_mean(name, MOBILENET_LAYERS)}")
         deepest = max(MOBILENET_LAYERS.index(name) for name in wanted)
         x, out = image, {MOBILENET_LAYERS[0]: image}
         for name, module in zip(MOBILENET_LAYERS[1:deepest + 1], (self.stem, *self.stages), strict=False):

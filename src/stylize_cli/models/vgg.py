@@ -11,7 +11,6 @@ activations reach the hundreds, unlike Gatys' normalised copy.
 
 from __future__ import annotations
 
-import difflib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -21,7 +20,7 @@ from torch import nn
 
 from ..devices import network_on
 from ..errors import InputError
-from ..layers import BLOCKS, LAYERS
+from ..layers import BLOCKS, LAYERS, did_you_mean
 from .cache import shared
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -68,9 +67,7 @@ def check_layers(layers: Iterable[str]) -> set[str]:
         raise InputError("no VGG layers requested")
     for name in wanted:
         if name not in LAYERS:
-            hint = difflib.get_close_matches(name, LAYERS, n=1)
-            more = f"; did you mean '{hint[0]}'?" if hint else ""
-            raise InputError(f"unknown VGG-19 layer '{name}'{more}")
+            raise InputError(f"unknown VGG-19 layer '{name}'{did_you_mean(name, LAYERS)}")
     return wanted
 
 
